@@ -1,0 +1,143 @@
+/**
+ * Reads config.json and checks the keys the converter depends on.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import type { JsonObject, TextDims } from "./types.ts";
+
+/**
+ * Reads and parses `<dir>/config.json`.
+ *
+ * @example
+ * ```ts ignore
+ * import { readConfig } from "./config.ts";
+ * const config = await readConfig("models/llama");
+ * ```
+ */
+export async function readConfig(dir: string): Promise<JsonObject> {
+  const path = `${dir}/config.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new HeliosError(
+        "MISSING_FILE",
+        `${path}: not found (a model folder needs config.json)`,
+      );
+    }
+    throw new HeliosError("IO", `${path}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new HeliosError("BAD_CONFIG", `${path}: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new HeliosError("BAD_CONFIG", `${path}: expected a JSON object`);
+  }
+  return parsed as JsonObject;
+}
+
+/**
+ * Returns the sub-config holding the decoder keys: `text_config` when present (multimodal
+ * checkpoints), else the root.
+ *
+ * @example
+ * ```ts
+ * import { textConfigOf } from "./config.ts";
+ * console.log(textConfigOf({ text_config: { hidden_size: 8 } }).hidden_size); // 8
+ * ```
+ */
+export function textConfigOf(config: JsonObject): JsonObject {
+  const t = config.text_config;
+  if (typeof t === "object" && t !== null && !Array.isArray(t)) return t as JsonObject;
+  return config;
+}
+
+function positiveInt(c: JsonObject, key: string, where: string): number {
+  const v = c[key];
+  if (v === undefined || v === null) {
+    throw new HeliosError("BAD_CONFIG", `${where}: '${key}' is missing`);
+  }
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: '${key}' must be a positive integer, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+function optInt(c: JsonObject, key: string, fallback: number, where: string): number {
+  const v = c[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: '${key}' must be a non-negative integer, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+function optNum(c: JsonObject, key: string, fallback: number, where: string): number {
+  const v = c[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: '${key}' must be a number, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Reads the decoder dimensions, failing with a clear error on a missing or malformed key.
+ *
+ * @example
+ * ```ts
+ * import { readTextDims } from "./config.ts";
+ * const dims = readTextDims({
+ *   hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 100,
+ * }, "config.json");
+ * console.log(dims.headDim); // 16
+ * ```
+ */
+export function readTextDims(config: JsonObject, where: string): TextDims {
+  const c = textConfigOf(config);
+  const hiddenSize = positiveInt(c, "hidden_size", where);
+  const numLayers = positiveInt(c, "num_hidden_layers", where);
+  const numHeads = positiveInt(c, "num_attention_heads", where);
+  const numKvHeads = optInt(c, "num_key_value_heads", numHeads, where) || numHeads;
+  const explicitHeadDim = optInt(c, "head_dim", 0, where);
+  if (!explicitHeadDim && hiddenSize % numHeads !== 0) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads} and no head_dim is given`,
+    );
+  }
+  const tie = c.tie_word_embeddings ?? config.tie_word_embeddings;
+  if (tie !== undefined && typeof tie !== "boolean") {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: 'tie_word_embeddings' must be a boolean, got ${JSON.stringify(tie)}`,
+    );
+  }
+  return {
+    numLayers,
+    hiddenSize,
+    intermediateSize: optInt(c, "intermediate_size", 0, where),
+    numHeads,
+    numKvHeads,
+    headDim: explicitHeadDim || hiddenSize / numHeads,
+    vocabSize: optInt(c, "vocab_size", 0, where),
+    maxPositions: optInt(c, "max_position_embeddings", 0, where),
+    ropeTheta: optNum(c, "rope_theta", 10000, where),
+    rmsNormEps: optNum(c, "rms_norm_eps", 1e-6, where),
+    tieWordEmbeddings: tie === true,
+  };
+}
