@@ -126,3 +126,40 @@ export const HnfFlag = {
 
 /** The tensor dtype strings this package writes in the manifest (§4, §7.6). */
 export type TensorDtype = "fp16" | "hq4k" | "hq5k" | "hq31k" | "hq41k" | "hq51k" | "hq62k";
+
+/** §9, §7.6: bytes per 256-element super-block of each HQ dtype. */
+export const HQ_BLOCK_BYTES: Readonly<Record<string, number>> = {
+  hq4k: 256,
+  hq5k: 288,
+  hq31k: 136,
+  hq41k: 168,
+  hq51k: 200,
+  hq62k: 264,
+};
+
+/** §9: bytes per element of the plain dtypes the runtime registers. */
+export const PLAIN_DTYPE_BYTES: Readonly<Record<string, number>> = {
+  fp32: 4,
+  fp16: 2,
+  bf16: 2,
+  fp8: 1,
+  int8: 1,
+  int32: 4,
+};
+
+/**
+ * The exact payload size the runtime requires for `numel` elements of `dtype` (§13 item 6), or
+ * `undefined` for an unknown dtype.
+ *
+ * @example
+ * ```ts
+ * import { dtypeByteSize } from "./constants.ts";
+ * console.log(dtypeByteSize("hq5k", 300)); // 576
+ * ```
+ */
+export function dtypeByteSize(dtype: string, numel: number): number | undefined {
+  const hq = HQ_BLOCK_BYTES[dtype];
+  if (hq !== undefined) return Math.ceil(numel / 256) * hq;
+  const plain = PLAIN_DTYPE_BYTES[dtype];
+  return plain === undefined ? undefined : numel * plain;
+}

@@ -1,0 +1,70 @@
+/**
+ * Checksums of the HNF container: XXH3-64 (seed 0) per block and the header CRC-32 (§2, §3).
+ * Both come from `hash-wasm`.
+ *
+ * @module
+ */
+import { crc32, createXXHash3, xxhash3 } from "hash-wasm";
+import { HNF_BLOCK_COUNT, HNF_BLOCK_ENTRY_SIZE, HNF_HEADER_SIZE } from "./constants.ts";
+
+/** An incremental XXH3-64 hasher. */
+export interface Xxh3 {
+  /** Feeds bytes. */
+  update(bytes: Uint8Array): void;
+  /** Returns the 64-bit digest. */
+  digest(): bigint;
+}
+
+/**
+ * Creates an incremental XXH3-64 (seed 0) hasher.
+ *
+ * @example
+ * ```ts
+ * import { createXxh3 } from "./checksum.ts";
+ * const h = await createXxh3();
+ * h.update(new TextEncoder().encode("text"));
+ * console.log(h.digest().toString(16)); // "4769fd1c60e8a611"
+ * ```
+ */
+export async function createXxh3(): Promise<Xxh3> {
+  const h = await createXXHash3(0, 0);
+  h.init();
+  return {
+    update(bytes) {
+      h.update(bytes);
+    },
+    digest() {
+      return BigInt(`0x${h.digest("hex")}`);
+    },
+  };
+}
+
+/**
+ * One-shot XXH3-64 (seed 0) of some bytes.
+ *
+ * @example
+ * ```ts
+ * import { xxh3 } from "./checksum.ts";
+ * console.log((await xxh3(new TextEncoder().encode("text"))).toString(16)); // "4769fd1c60e8a611"
+ * ```
+ */
+export async function xxh3(bytes: Uint8Array): Promise<bigint> {
+  return BigInt(`0x${await xxhash3(bytes, 0, 0)}`);
+}
+
+/**
+ * The header CRC-32 as the reference computes it (§2): over the 64-byte header with flags,
+ * manifest_offset, manifest_size, file_size and checksum zeroed, followed by the 512-byte table.
+ *
+ * @example
+ * ```ts
+ * import { headerCrc } from "./checksum.ts";
+ * console.log(typeof await headerCrc(new Uint8Array(576))); // "number"
+ * ```
+ */
+export async function headerCrc(headerAndTable: Uint8Array): Promise<number> {
+  const buf = headerAndTable.slice(0, HNF_HEADER_SIZE + HNF_BLOCK_COUNT * HNF_BLOCK_ENTRY_SIZE);
+  buf.fill(0, 0x0c, 0x10);
+  buf.fill(0, 0x20, 0x3c);
+  return parseInt(await crc32(buf), 16) >>> 0;
+}

@@ -1,0 +1,311 @@
+/**
+ * Streaming HNFv9.1 writer. Data goes to a temporary file beside the target, which is renamed
+ * into place only when everything, checksums and manifest included, is written; any failure or
+ * {@link HnfWriter.abort} removes it.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import { createXxh3, headerCrc, type Xxh3 } from "./checksum.ts";
+import {
+  BLOCK_NAMES,
+  dtypeByteSize,
+  HNF_ALIGN,
+  HNF_BLOCK_COUNT,
+  HNF_DATA_START,
+  HNF_MANIFEST_VERSION,
+} from "./constants.ts";
+import { encodeHeaderAndTable, type HnfBlockEntry } from "./header.ts";
+import { encodeManifest, type ManifestTensor } from "./manifest.ts";
+
+/** Options of {@link HnfWriter.create}. */
+export interface HnfWriterOptions {
+  /** Replace an existing output file. */
+  force?: boolean;
+  /** Size of the write buffer in bytes (default 8 MiB). */
+  bufferBytes?: number;
+}
+
+/** A tensor about to be written. */
+export interface TensorHeader {
+  /** Final name. */
+  name: string;
+  /** Dtype string. */
+  dtype: string;
+  /** Original shape. */
+  shape: number[];
+  /** Flat extra manifest keys. */
+  extra?: Record<string, string | number | boolean>;
+}
+
+const ZEROS = new Uint8Array(HNF_ALIGN);
+
+function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/**
+ * Writes an HNF file block by block.
+ *
+ * @example
+ * ```ts ignore
+ * import { HnfWriter } from "./writer.ts";
+ * const w = await HnfWriter.create("out.hnf", { force: true });
+ * await w.beginBlock(0);
+ * await w.beginTensor({ name: "text.w", dtype: "fp16", shape: [2] });
+ * await w.write(new Uint8Array(4));
+ * await w.endTensor();
+ * await w.finish({ flags: 0, manifest: {} });
+ * ```
+ */
+export class HnfWriter {
+  /** Final path. */
+  readonly path: string;
+  /** Temporary path written until {@link HnfWriter.finish}. */
+  readonly tempPath: string;
+  #file: Deno.FsFile;
+  #pos = HNF_DATA_START;
+  #buf: Uint8Array;
+  #bufLen = 0;
+  #blocks: HnfBlockEntry[] = [];
+  #tensors: ManifestTensor[] = [];
+  #block = -1;
+  #blockStart = 0;
+  #hash: Xxh3 | null = null;
+  #tensor: (TensorHeader & { offset: number; size: number; written: number }) | null = null;
+  #done = false;
+
+  private constructor(path: string, tempPath: string, file: Deno.FsFile, bufferBytes: number) {
+    this.path = path;
+    this.tempPath = tempPath;
+    this.#file = file;
+    this.#buf = new Uint8Array(bufferBytes);
+  }
+
+  /** Opens a temporary file beside `path` and reserves the header and table. */
+  static async create(path: string, options: HnfWriterOptions = {}): Promise<HnfWriter> {
+    if (!options.force) {
+      let exists = false;
+      try {
+        await Deno.lstat(path);
+        exists = true;
+      } catch { /* does not exist */ }
+      if (exists) {
+        throw new HeliosError(
+          "OUTPUT_EXISTS",
+          `${path} already exists (use --force to replace it)`,
+        );
+      }
+    }
+    const slash = path.lastIndexOf("/");
+    const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
+    const base = slash >= 0 ? path.slice(slash + 1) : path;
+    const rand = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
+    const tempPath = `${dir}/.${base}.${Deno.pid}.${rand}.tmp`;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(tempPath, { write: true, createNew: true, read: true });
+    } catch (e) {
+      throw new HeliosError("IO", `Cannot create ${tempPath}: ${(e as Error).message}`);
+    }
+    const w = new HnfWriter(path, tempPath, file, options.bufferBytes ?? 8 << 20);
+    // Placeholder header and table, rewritten by finish().
+    await w.#writeRaw(new Uint8Array(HNF_DATA_START));
+    w.#pos = HNF_DATA_START;
+    return w;
+  }
+
+  /** Current absolute write position. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#bufLen === 0) return;
+    await this.#writeRaw(this.#buf.subarray(0, this.#bufLen));
+    this.#bufLen = 0;
+  }
+
+  async #writeRaw(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    try {
+      while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
+    } catch (e) {
+      throw new HeliosError("IO", `Writing ${this.tempPath} failed: ${(e as Error).message}`);
+    }
+  }
+
+  async #put(bytes: Uint8Array): Promise<void> {
+    this.#hash?.update(bytes);
+    this.#pos += bytes.length;
+    if (bytes.length >= this.#buf.length) {
+      await this.#flush();
+      await this.#writeRaw(bytes);
+      return;
+    }
+    if (this.#bufLen + bytes.length > this.#buf.length) await this.#flush();
+    this.#buf.set(bytes, this.#bufLen);
+    this.#bufLen += bytes.length;
+  }
+
+  async #pad(): Promise<void> {
+    const target = alignUp(this.#pos, HNF_ALIGN);
+    if (target > this.#pos) await this.#put(ZEROS.subarray(0, target - this.#pos));
+  }
+
+  #check(): void {
+    if (this.#done) throw new HeliosError("INTERNAL", "Internal error: writer already finished");
+  }
+
+  /** Starts block `id` at the next 32-byte boundary. */
+  async beginBlock(id: number): Promise<void> {
+    this.#check();
+    if (this.#block >= 0) await this.endBlock();
+    if (id < 0 || id >= HNF_BLOCK_COUNT || this.#blocks[id]) {
+      throw new HeliosError(
+        "INTERNAL",
+        `Internal error: block ${id} is invalid or already written`,
+      );
+    }
+    await this.#pad();
+    this.#block = id;
+    this.#blockStart = this.#pos;
+    this.#hash = await createXxh3();
+  }
+
+  /** Ends the current block and records its table entry. */
+  async endBlock(): Promise<void> {
+    if (this.#block < 0) return;
+    if (this.#tensor) throw new HeliosError("INTERNAL", "Internal error: tensor still open");
+    const size = this.#pos - this.#blockStart;
+    this.#blocks[this.#block] = {
+      id: this.#block,
+      type: this.#block,
+      offset: size > 0 ? this.#blockStart : 0,
+      size,
+      checksum: size > 0 ? this.#hash!.digest() : 0n,
+    };
+    this.#hash = null;
+    this.#block = -1;
+  }
+
+  /** Starts a tensor of the current block at the next 32-byte boundary. */
+  async beginTensor(t: TensorHeader): Promise<void> {
+    this.#check();
+    if (this.#block < 0) throw new HeliosError("INTERNAL", "Internal error: no block open");
+    if (this.#tensor) throw new HeliosError("INTERNAL", "Internal error: tensor still open");
+    let numel = 1;
+    for (const d of t.shape) numel *= d;
+    const size = dtypeByteSize(t.dtype, numel);
+    if (size === undefined) throw new HeliosError("INTERNAL", `Internal error: dtype ${t.dtype}`);
+    await this.#pad();
+    this.#tensor = { ...t, offset: this.#pos, size, written: 0 };
+  }
+
+  /** Appends payload bytes to the open tensor. */
+  async write(bytes: Uint8Array): Promise<void> {
+    const t = this.#tensor;
+    if (!t) throw new HeliosError("INTERNAL", "Internal error: no tensor open");
+    if (t.written + bytes.length > t.size) {
+      throw new HeliosError(
+        "INTERNAL",
+        `Internal error: tensor '${t.name}' payload exceeds ${t.size} bytes`,
+      );
+    }
+    t.written += bytes.length;
+    await this.#put(bytes);
+  }
+
+  /** Closes the open tensor, checking its size. */
+  endTensor(): Promise<void> {
+    const t = this.#tensor;
+    if (!t) throw new HeliosError("INTERNAL", "Internal error: no tensor open");
+    if (t.written !== t.size) {
+      throw new HeliosError(
+        "INTERNAL",
+        `Internal error: tensor '${t.name}' got ${t.written} of ${t.size} bytes`,
+      );
+    }
+    this.#tensors.push({
+      name: t.name,
+      block: BLOCK_NAMES[this.#block],
+      offset: t.offset,
+      size: t.size,
+      dtype: t.dtype,
+      shape: t.shape,
+      extra: t.extra,
+    });
+    this.#tensor = null;
+    return Promise.resolve();
+  }
+
+  /** Writes a whole non-tensor block (hints, tokenizer) in one piece. */
+  async writeBlock(id: number, bytes: Uint8Array): Promise<void> {
+    await this.beginBlock(id);
+    await this.#put(bytes);
+    await this.endBlock();
+  }
+
+  /**
+   * Writes the manifest, then the final header and table, and renames the file into place.
+   * `manifest` holds the top-level keys other than `tensors`; `format`, `version` are added.
+   */
+  async finish(opts: { flags: number; manifest: Record<string, unknown> }): Promise<void> {
+    this.#check();
+    await this.endBlock();
+    await this.#pad();
+    const manifestOffset = this.#pos;
+    const text = encodeManifest(this.#tensors, {
+      format: "HNFv9",
+      version: HNF_MANIFEST_VERSION,
+      ...opts.manifest,
+    });
+    const bytes = new TextEncoder().encode(text);
+    await this.#put(bytes);
+    await this.#flush();
+    const fileSize = this.#pos;
+    const blocks: HnfBlockEntry[] = [];
+    for (let i = 0; i < HNF_BLOCK_COUNT; i++) {
+      blocks.push(this.#blocks[i] ?? { id: i, type: i, offset: 0, size: 0, checksum: 0n });
+    }
+    const pre = encodeHeaderAndTable(
+      { flags: 0, manifestOffset: 0, manifestSize: 0, fileSize: 0, checksum: 0 },
+      blocks,
+    );
+    const checksum = await headerCrc(pre);
+    const final = encodeHeaderAndTable(
+      { flags: opts.flags, manifestOffset, manifestSize: bytes.length, fileSize, checksum },
+      blocks,
+    );
+    try {
+      await this.#file.seek(0, Deno.SeekMode.Start);
+      await this.#writeRaw(final);
+      await this.#file.syncData();
+      this.#file.close();
+      this.#done = true;
+      await Deno.rename(this.tempPath, this.path);
+    } catch (e) {
+      await this.abort();
+      if (e instanceof HeliosError) throw e;
+      throw new HeliosError("IO", `Finishing ${this.path} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Abandons the file: closes and removes the temporary file. Safe to call twice. */
+  async abort(): Promise<void> {
+    if (!this.#done) {
+      this.#done = true;
+      try {
+        this.#file.close();
+      } catch { /* already closed */ }
+    }
+    try {
+      await Deno.remove(this.tempPath);
+    } catch { /* already gone or renamed */ }
+  }
+
+  /** Tensors written so far, as they will appear in the manifest. */
+  get tensors(): readonly ManifestTensor[] {
+    return this.#tensors;
+  }
+}

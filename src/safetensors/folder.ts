@@ -1,0 +1,254 @@
+/**
+ * A model folder's safetensors shards: discovery (single file, index, or every `*.safetensors`
+ * in name order), validation across shards, and bounded-memory reads of tensor data.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import { DECODABLE_DTYPES, decodeToF32, DTYPE_SIZES } from "./dtype.ts";
+import {
+  parseHeaderJson,
+  readHeaderLength,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+} from "./header.ts";
+
+/** A tensor of a model folder, with the shard it lives in. */
+export interface SourceTensor extends SafetensorsTensorInfo {
+  /** The shard's path. */
+  file: string;
+}
+
+/** An opened model folder. Call {@link SafetensorsFolder.close} when done. */
+export interface SafetensorsFolder {
+  /** The folder. */
+  dir: string;
+  /** Shard paths in read order. */
+  files: string[];
+  /** Every tensor, shard by shard, in data order. */
+  tensors: SourceTensor[];
+  /** `__metadata__` of each shard, by path. */
+  metadata: Record<string, Record<string, string>>;
+  /** Total bytes of tensor data. */
+  dataBytes: number;
+  /**
+   * Decodes elements `[start, start + count)` of a tensor into `out` (at element 0).
+   * Reads only those bytes.
+   */
+  readF32(tensor: SourceTensor, start: number, count: number, out: Float32Array): Promise<void>;
+  /** Closes every shard. */
+  close(): void;
+}
+
+async function readExactly(file: Deno.FsFile, pos: number, buf: Uint8Array, path: string) {
+  await file.seek(pos, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < buf.length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) {
+      throw new HeliosError(
+        "BAD_SAFETENSORS",
+        `${path}: unexpected end of file at byte ${pos + got} (file truncated?)`,
+      );
+    }
+    got += n;
+  }
+}
+
+/**
+ * Opens one safetensors file and validates its header.
+ *
+ * @example
+ * ```ts ignore
+ * import { readSafetensorsHeader } from "./folder.ts";
+ * const header = await readSafetensorsHeader("model.safetensors");
+ * ```
+ */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const file = await openFile(path);
+  try {
+    return await readHeaderFrom(file, path);
+  } finally {
+    file.close();
+  }
+}
+
+async function openFile(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new HeliosError("MISSING_FILE", `${path}: not found`);
+    }
+    throw new HeliosError("IO", `${path}: ${(e as Error).message}`);
+  }
+}
+
+async function readHeaderFrom(file: Deno.FsFile, path: string): Promise<SafetensorsHeader> {
+  const size = (await file.stat()).size;
+  const first = new Uint8Array(Math.min(8, size));
+  await readExactly(file, 0, first, path);
+  const n = readHeaderLength(first, size, path);
+  const json = new Uint8Array(n);
+  await readExactly(file, 8, json, path);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(json);
+  } catch {
+    throw new HeliosError("BAD_SAFETENSORS", `${path}: header is not valid UTF-8`);
+  }
+  return parseHeaderJson(text, 8 + n, size, path);
+}
+
+async function listShards(
+  dir: string,
+): Promise<{ files: string[]; index?: Record<string, string> }> {
+  const single = `${dir}/model.safetensors`;
+  const indexPath = `${dir}/model.safetensors.index.json`;
+  let hasIndex = false;
+  try {
+    hasIndex = (await Deno.stat(indexPath)).isFile;
+  } catch { /* no index */ }
+  if (hasIndex) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await Deno.readTextFile(indexPath));
+    } catch (e) {
+      throw new HeliosError("BAD_INDEX", `${indexPath}: invalid JSON (${(e as Error).message})`);
+    }
+    const wm = (parsed as { weight_map?: unknown })?.weight_map;
+    if (typeof wm !== "object" || wm === null || Array.isArray(wm)) {
+      throw new HeliosError("BAD_INDEX", `${indexPath}: 'weight_map' must be an object`);
+    }
+    const map: Record<string, string> = {};
+    for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
+      if (
+        typeof shard !== "string" || shard.includes("/") || shard.includes("\\") || shard === ".."
+      ) {
+        throw new HeliosError(
+          "BAD_INDEX",
+          `${indexPath}: tensor '${name}' has an invalid shard name ${JSON.stringify(shard)}`,
+        );
+      }
+      map[name] = shard;
+    }
+    const files = [...new Set(Object.values(map))].sort().map((f) => `${dir}/${f}`);
+    if (files.length === 0) {
+      throw new HeliosError("BAD_INDEX", `${indexPath}: 'weight_map' lists no tensors`);
+    }
+    return { files, index: map };
+  }
+  try {
+    if ((await Deno.stat(single)).isFile) return { files: [single] };
+  } catch { /* fall through */ }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".safetensors")) names.push(e.name);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new HeliosError("MISSING_FILE", `${dir}: model folder not found`);
+    }
+    throw new HeliosError("IO", `${dir}: ${(e as Error).message}`);
+  }
+  if (names.length === 0) {
+    throw new HeliosError("MISSING_FILE", `${dir}: no *.safetensors files found`);
+  }
+  names.sort();
+  return { files: names.map((n) => `${dir}/${n}`) };
+}
+
+/**
+ * Opens every shard of a model folder, validating each header and the index.
+ *
+ * @example
+ * ```ts ignore
+ * import { openSafetensorsFolder } from "./folder.ts";
+ * const folder = await openSafetensorsFolder("models/llama");
+ * console.log(folder.tensors.length);
+ * folder.close();
+ * ```
+ */
+export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFolder> {
+  const { files, index } = await listShards(dir);
+  const handles = new Map<string, Deno.FsFile>();
+  const tensors: SourceTensor[] = [];
+  const metadata: Record<string, Record<string, string>> = {};
+  const seen = new Map<string, string>();
+  try {
+    for (const path of files) {
+      const file = await openFile(path);
+      handles.set(path, file);
+      const header = await readHeaderFrom(file, path);
+      metadata[path] = header.metadata;
+      for (const t of header.tensors) {
+        const other = seen.get(t.name);
+        if (other) {
+          throw new HeliosError(
+            "BAD_SAFETENSORS",
+            `${path}: tensor '${t.name}' is also in ${other}`,
+          );
+        }
+        seen.set(t.name, path);
+        tensors.push({ ...t, file: path });
+      }
+    }
+    if (index) {
+      const shardOf = (p: string) => p.slice(dir.length + 1);
+      for (const [name, shard] of Object.entries(index)) {
+        const at = seen.get(name);
+        if (at === undefined) {
+          throw new HeliosError(
+            "BAD_INDEX",
+            `${dir}/model.safetensors.index.json: tensor '${name}' is not in its shard ${shard}`,
+          );
+        }
+        if (shardOf(at) !== shard) {
+          throw new HeliosError(
+            "BAD_INDEX",
+            `${dir}/model.safetensors.index.json: tensor '${name}' is listed in ${shard} but found in ${
+              shardOf(at)
+            }`,
+          );
+        }
+      }
+    }
+  } catch (e) {
+    for (const h of handles.values()) h.close();
+    throw e;
+  }
+  let scratch = new Uint8Array(0);
+  return {
+    dir,
+    files,
+    tensors,
+    metadata,
+    dataBytes: tensors.reduce((s, t) => s + t.byteLength, 0),
+    async readF32(tensor, start, count, out) {
+      if (!DECODABLE_DTYPES.includes(tensor.dtype)) {
+        throw new HeliosError(
+          "UNSUPPORTED_DTYPE",
+          `${tensor.file}: tensor '${tensor.name}' has dtype ${tensor.dtype}; only ${
+            DECODABLE_DTYPES.join(", ")
+          } can be converted`,
+        );
+      }
+      const es = DTYPE_SIZES[tensor.dtype];
+      const bytes = count * es;
+      if (scratch.length < bytes) scratch = new Uint8Array(Math.max(bytes, scratch.length * 2));
+      const buf = scratch.subarray(0, bytes);
+      const handle = handles.get(tensor.file);
+      if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
+      await readExactly(handle, tensor.offset + start * es, buf, tensor.file);
+      decodeToF32(tensor.dtype, buf, count, out, 0);
+    },
+    close() {
+      for (const h of handles.values()) {
+        try {
+          h.close();
+        } catch { /* already closed */ }
+      }
+    },
+  };
+}

@@ -1,0 +1,8 @@
+/**
+ * Streaming, strictly validated safetensors input.
+ *
+ * @module
+ */
+export * from "./dtype.ts";
+export * from "./header.ts";
+export * from "./folder.ts";
