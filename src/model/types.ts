@@ -56,8 +56,62 @@ export interface TextDims {
   ropeTheta: number;
   /** `rms_norm_eps` (1e-6 when absent). */
   rmsNormEps: number;
-  /** `tie_word_embeddings` (false when absent). */
+  /** `tie_word_embeddings` (false when absent; the family's default for Gemma and Phi). */
   tieWordEmbeddings: boolean;
+}
+
+/** A mixture-of-experts decoder's routing, read from config.json. */
+export interface MoeDims {
+  /** `num_local_experts` (Mixtral) or `num_experts`. */
+  numExperts: number;
+  /** `num_experts_per_tok`. */
+  expertsPerToken: number;
+}
+
+/** The dimensions of a vision encoder (CLIP or SigLIP), from `vision_config` or the root. */
+export interface VisionDims {
+  /** Encoder kind. */
+  encoder: "clip" | "siglip";
+  /** `hidden_size`. */
+  hiddenSize: number;
+  /** `num_hidden_layers`. */
+  numLayers: number;
+  /** `num_attention_heads`. */
+  numHeads: number;
+  /** `intermediate_size`. */
+  intermediateSize: number;
+  /** `image_size`. */
+  imageSize: number;
+  /** `patch_size`. */
+  patchSize: number;
+  /** `num_channels`. */
+  numChannels: number;
+  /** `layer_norm_eps`. */
+  layerNormEps: number;
+  /** `projection_dim` (0 when the encoder has no projection). */
+  projectionDim: number;
+  /** `hidden_act`. */
+  hiddenAct: string;
+}
+
+/** The dimensions of an audio encoder (Whisper), from the root of config.json. */
+export interface AudioDims {
+  /** Encoder kind. */
+  encoder: "whisper";
+  /** `num_mel_bins`. */
+  numMelBins: number;
+  /** `d_model`. */
+  hiddenSize: number;
+  /** `encoder_layers`. */
+  numLayers: number;
+  /** `encoder_attention_heads`. */
+  numHeads: number;
+  /** `encoder_ffn_dim`. */
+  ffnDim: number;
+  /** `max_source_positions`. */
+  maxSourcePositions: number;
+  /** `activation_function`. */
+  activation: string;
 }
 
 /** A model folder's config, as the converter sees it. */
@@ -76,6 +130,14 @@ export interface ModelSpec {
   detectedBy: string;
   /** Decoder dimensions, when the model has a text decoder. */
   text?: TextDims;
+  /** The decoder's config object with the family's defaults filled in (`text_config` or root). */
+  textConfig?: JsonObject;
+  /** Mixture-of-experts routing, for MoE decoders. */
+  moe?: MoeDims;
+  /** Vision encoder dimensions, for vision models and multimodal checkpoints. */
+  vision?: VisionDims;
+  /** Audio encoder dimensions, for Whisper. */
+  audio?: AudioDims;
   /** The raw config.json. */
   config: JsonObject;
   /** Warnings for the report (fallbacks, oddities). */
