@@ -1,0 +1,448 @@
+/**
+ * Parameter search for the compact HQS formats (§7.6) on the CPU. A backend takes a batch of
+ * super-blocks and returns their parameters (f16 globals, per-group codes, element codes) and
+ * squared errors in a {@link CompactParams} batch, so a WebGPU backend can replace this one
+ * without touching the byte packing in `compact.ts`.
+ *
+ * The "mse" search alternates two exact-given-the-other steps, as llama.cpp's K-quants do:
+ * given the super-block's f16 globals (d_scale, d_min, min_base), each group picks its
+ * (q_scale, q_min) and element codes by a local search over the 2-D code grid; given every
+ * group's codes, the globals are refitted by 3×3 least squares over all 256 elements. The best
+ * parameters seen (squared error, evaluated on the exact decoded lattice) win; the "fast" path
+ * is always one of the candidates, so the search is never worse than it.
+ *
+ * @module
+ */
+import { F16_MAX, f16BitsToF32, f32ToF16Bits } from "./f16.ts";
+import type { HqsSearch } from "./kernel.ts";
+import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
+import { COMPACT_GROUPS, type CompactSpec, fmaF32, latticeTables } from "./compact_layout.ts";
+
+/** Parameters of a batch of super-blocks, struct-of-arrays (one entry per block or group). */
+export interface CompactParams {
+  /** Capacity in super-blocks. */
+  readonly nBlocks: number;
+  /** d_scale as f16 bits, per block. */
+  readonly dScale: Uint16Array;
+  /** d_min as f16 bits, per block. */
+  readonly dMin: Uint16Array;
+  /** min_base as f16 bits, per block. */
+  readonly minBase: Uint16Array;
+  /** q_scale code per group (32 per block). */
+  readonly qScale: Uint8Array;
+  /** q_min code per group (32 per block). */
+  readonly qMin: Uint8Array;
+  /** Element codes (256 per block). */
+  readonly codes: Uint8Array;
+  /** Squared error of each block's exact round trip. */
+  readonly sqErr: Float64Array;
+}
+
+/**
+ * Allocates a {@link CompactParams} batch for `nBlocks` super-blocks.
+ *
+ * @example
+ * ```ts
+ * import { createCompactParams } from "./compact_search.ts";
+ * console.log(createCompactParams(4).codes.length); // 1024
+ * ```
+ */
+export function createCompactParams(nBlocks: number): CompactParams {
+  return {
+    nBlocks,
+    dScale: new Uint16Array(nBlocks),
+    dMin: new Uint16Array(nBlocks),
+    minBase: new Uint16Array(nBlocks),
+    qScale: new Uint8Array(nBlocks * COMPACT_GROUPS),
+    qMin: new Uint8Array(nBlocks * COMPACT_GROUPS),
+    codes: new Uint8Array(nBlocks * HQS_SUPER_BLOCK),
+    sqErr: new Float64Array(nBlocks),
+  };
+}
+
+/**
+ * A search backend: fills `out` (entries 0…nBlocks−1) for `nBlocks` super-blocks of `x` from
+ * element `xOff`. Non-finite inputs count as 0 (§7.4).
+ */
+export interface CompactSearchBackend {
+  /** Runs the search on one batch. */
+  search(
+    spec: CompactSpec,
+    x: Float32Array,
+    xOff: number,
+    nBlocks: number,
+    mode: HqsSearch,
+    out: CompactParams,
+  ): void;
+}
+
+/**
+ * Tuning of the "mse" search per element-code width (3…6 bits, index bits − 3): alternation
+ * rounds, how far above the group's range the lattice span may reach (×range, plus one min-grid
+ * step), and the most q_scale / q_min values tried per group. Measured on Gaussian data: wider
+ * windows buy alignment of the 8 values with the coarse 4-bit grids, mostly for 3 bits.
+ */
+const ROUNDS = [4, 3, 3, 2];
+const SPAN = [1.35, 1.2, 1.2, 1.02];
+const MAX_K = [8, 6, 6, 4];
+const MAX_J = [8, 8, 8, 4];
+
+// Per-block scratch, allocated once.
+const xb = new Float64Array(HQS_SUPER_BLOCK);
+const gMin = new Float64Array(COMPACT_GROUPS);
+const gMax = new Float64Array(COMPACT_GROUPS);
+const steps = new Float64Array(256);
+const mins = new Float64Array(256);
+const curK = new Uint8Array(COMPACT_GROUPS);
+const curJ = new Uint8Array(COMPACT_GROUPS);
+const bestK = new Uint8Array(COMPACT_GROUPS);
+const bestJ = new Uint8Array(COMPACT_GROUPS);
+const globals = new Float64Array(3);
+
+/** f16 bits of the largest f16 ≤ v (v clamped to ±F16_MAX). */
+function f16Down(v: number): number {
+  if (v > F16_MAX) v = F16_MAX;
+  if (v < -F16_MAX) v = -F16_MAX;
+  let b = f32ToF16Bits(v);
+  if (f16BitsToF32(b) > v) b = (b & 0x8000) !== 0 ? b + 1 : b === 0 ? 0x8001 : b - 1;
+  return b;
+}
+
+/** f16 bits of the smallest non-negative f16 ≥ v (v clamped to [0, F16_MAX]). */
+function f16UpPos(v: number): number {
+  if (!(v > 0)) return 0;
+  if (v > F16_MAX) v = F16_MAX;
+  let b = f32ToF16Bits(v);
+  if (f16BitsToF32(b) < v) b++;
+  return b;
+}
+
+/** f16 bits nearest to v, clamped to [lo, F16_MAX]. */
+function f16Clamp(v: number, lo: number): number {
+  if (!(v >= lo)) v = lo;
+  if (v > F16_MAX) v = F16_MAX;
+  return f32ToF16Bits(v);
+}
+
+/** Squared error of group g with lattice (steps[k], mins[j]); writes codes when `codes` given. */
+function groupError(
+  qMax: number,
+  g: number,
+  step: number,
+  min: number,
+  codes: Uint8Array | null,
+  cOff: number,
+  bound = Infinity,
+): number {
+  const inv = step > 0 ? 1 / step : 0;
+  const base = g * HQS_GROUP;
+  let e = 0;
+  for (let i = 0; i < HQS_GROUP; i++) {
+    const v = xb[base + i];
+    const t = (v - min) * inv;
+    const q = t <= 0 ? 0 : t >= qMax ? qMax : (t + 0.5) | 0;
+    const d = v - (min + q * step);
+    e += d * d;
+    if (codes !== null) codes[cOff + base + i] = q;
+    else if (e >= bound) return e;
+  }
+  return e;
+}
+
+/**
+ * Given the lattice tables for globals (dMin, minBase), picks every group's (k, j) = (q_scale,
+ * q_min) by a local search and stores them in curK / curJ; returns the summed squared error.
+ */
+function assignGroups(spec: CompactSpec, dScale: number, dMin: number, minBase: number): number {
+  const { qMax, codeMax } = spec;
+  const t = spec.bits - 3;
+  const spanF = SPAN[t], maxK = MAX_K[t], maxJ = MAX_J[t];
+  const kUnit = dScale > 0 ? codeMax / dScale : 0;
+  const jUnit = dMin > 0 ? codeMax / dMin : 0;
+  const dm = dMin / codeMax;
+  let total = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const lo = gMin[g], hi = gMax[g];
+    const r = hi - lo;
+    // Spans from "clips half a step at each end" up to spanF × range + one min-grid step.
+    let kLo = Math.floor((r * qMax / (qMax + 1)) * kUnit);
+    let kHi = Math.ceil((r * spanF + dm) * kUnit);
+    if (kLo < 0) kLo = 0;
+    if (kHi > codeMax) kHi = codeMax;
+    if (kLo > kHi) kLo = kHi;
+    if (kHi - kLo >= maxK) kHi = kLo + maxK - 1;
+    let best = Infinity, bk = 0, bj = 0;
+    for (let k = kLo; k <= kHi; k++) {
+      const step = steps[k];
+      // Lattice starts that reach both ends within half a step (centred when too short).
+      const span = qMax * step;
+      let a = hi - span - 0.5 * step, z = lo + 0.5 * step;
+      if (a > z) a = z = 0.5 * (lo + hi - span);
+      let j0 = Math.ceil((a - minBase) * jUnit);
+      let j1 = Math.floor((z - minBase) * jUnit);
+      if (j0 > j1) {
+        j0 = Math.floor(0.5 * (a + z - 2 * minBase) * jUnit);
+        j1 = j0 + 1;
+      }
+      if (j1 - j0 >= maxJ) {
+        const c = Math.floor(0.5 * (j0 + j1 - maxJ + 1));
+        j0 = c;
+        j1 = c + maxJ - 1;
+      }
+      if (j0 < 0) j0 = 0;
+      if (j1 > codeMax) j1 = codeMax;
+      if (j0 > j1) j0 = j1 = j1 < 0 ? 0 : codeMax;
+      for (let j = j0; j <= j1; j++) {
+        const e = groupError(qMax, g, step, mins[j], null, 0, best);
+        if (e < best) {
+          best = e;
+          bk = k;
+          bj = j;
+        }
+      }
+    }
+    curK[g] = bk;
+    curJ[g] = bj;
+    total += best;
+  }
+  return total;
+}
+
+/**
+ * Least-squares refit of (minBase, dMin, dScale) with every group's (k, j) and element codes
+ * fixed: x̂ = minBase + dMin·j/C + dScale·k·q/(C·Qmax). Writes `globals`; false if singular.
+ */
+function refitGlobals(spec: CompactSpec): boolean {
+  const { qMax, codeMax } = spec;
+  let s1 = 0, sa = 0, sc = 0, saa = 0, sac = 0, scc = 0, sx = 0, sax = 0, scx = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const a = curJ[g] / codeMax;
+    const ca = curK[g] / (codeMax * qMax);
+    const step = steps[curK[g]], min = mins[curJ[g]];
+    const inv = step > 0 ? 1 / step : 0;
+    const base = g * HQS_GROUP;
+    let sq = 0, sqq = 0, sgx = 0, sqx = 0;
+    for (let i = 0; i < HQS_GROUP; i++) {
+      const v = xb[base + i];
+      const t = (v - min) * inv;
+      const q = t <= 0 ? 0 : t >= qMax ? qMax : (t + 0.5) | 0;
+      sq += q;
+      sqq += q * q;
+      sgx += v;
+      sqx += q * v;
+    }
+    s1 += HQS_GROUP;
+    sa += HQS_GROUP * a;
+    saa += HQS_GROUP * a * a;
+    sc += ca * sq;
+    scc += ca * ca * sqq;
+    sac += a * ca * sq;
+    sx += sgx;
+    sax += a * sgx;
+    scx += ca * sqx;
+  }
+  // Cramer's rule on [[s1 sa sc] [sa saa sac] [sc sac scc]] · (B, M, D) = (sx, sax, scx).
+  const c00 = saa * scc - sac * sac, c01 = sa * scc - sac * sc, c02 = sa * sac - saa * sc;
+  const det = s1 * c00 - sa * c01 + sc * c02;
+  const norm = s1 * saa * scc;
+  if (!(Math.abs(det) > 1e-9 * norm)) return false;
+  const b = (sx * c00 - sa * (sax * scc - sac * scx) + sc * (sax * sac - saa * scx)) / det;
+  const m = (s1 * (sax * scc - sac * scx) - sx * c01 + sc * (sa * scx - sax * sc)) / det;
+  const d = (s1 * (saa * scx - sac * sax) - sa * (sa * scx - sax * sc) + sx * c02) / det;
+  if (!Number.isFinite(b) || !Number.isFinite(m) || !Number.isFinite(d)) return false;
+  globals[0] = b;
+  globals[1] = m;
+  globals[2] = d;
+  return true;
+}
+
+/** Exact squared error (runtime f32 decode) of the block with codes already in `codes`. */
+function exactError(
+  qMax: number,
+  kArr: Uint8Array,
+  jArr: Uint8Array,
+  codes: Uint8Array,
+  cOff: number,
+): number {
+  let e = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const step = steps[kArr[g]], min = mins[jArr[g]];
+    const base = g * HQS_GROUP;
+    for (let i = 0; i < HQS_GROUP; i++) {
+      const q = codes[cOff + base + i];
+      const d = xb[base + i] - fmaF32(q > qMax ? qMax : q, step, min);
+      e += d * d;
+    }
+  }
+  return e;
+}
+
+/**
+ * The fast path (§8.2 analogue): min_base / d_min cover the group minima from below, each group's
+ * min rounds down and its scale up onto the grid, so every element lies inside its lattice.
+ * Leaves its tables in steps / mins and its codes in curK / curJ; returns the f16 globals.
+ */
+function fastGlobals(spec: CompactSpec, bitsOut: Uint16Array): void {
+  const { qMax, codeMax } = spec;
+  let lo = Infinity, hi = -Infinity;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    if (gMin[g] < lo) lo = gMin[g];
+    if (gMin[g] > hi) hi = gMin[g];
+  }
+  const bBits = f16Down(lo);
+  const minBase = f16BitsToF32(bBits);
+  const mBits = f16UpPos(hi - minBase);
+  const dMin = f16BitsToF32(mBits);
+  latticeTables(spec, 0, dMin, minBase, steps, mins);
+  const jUnit = dMin > 0 ? codeMax / dMin : 0;
+  let need = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    let j = Math.floor((gMin[g] - minBase) * jUnit);
+    if (j > codeMax) j = codeMax;
+    if (j < 0) j = 0;
+    while (j > 0 && mins[j] > gMin[g]) j--;
+    while (j < codeMax && mins[j + 1] <= gMin[g]) j++;
+    curJ[g] = j;
+    const r = gMax[g] - mins[j];
+    if (r > need) need = r;
+  }
+  const dBits = f16UpPos(need);
+  const dScale = f16BitsToF32(dBits);
+  latticeTables(spec, dScale, dMin, minBase, steps, mins);
+  const kUnit = dScale > 0 ? codeMax / dScale : 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const r = gMax[g] - mins[curJ[g]];
+    let k = Math.ceil(r * kUnit);
+    if (k > codeMax) k = codeMax;
+    if (k < 0) k = 0;
+    while (k < codeMax && steps[k] * qMax < r) k++;
+    while (k > 0 && steps[k - 1] * qMax >= r) k--;
+    curK[g] = k;
+  }
+  bitsOut[0] = dBits;
+  bitsOut[1] = mBits;
+  bitsOut[2] = bBits;
+}
+
+const fastBits = new Uint16Array(3);
+const candBits = new Uint16Array(3);
+const bestBits = new Uint16Array(3);
+
+function loadBlock(x: Float32Array, xOff: number): void {
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    let lo = Infinity, hi = -Infinity;
+    const base = g * HQS_GROUP;
+    for (let i = 0; i < HQS_GROUP; i++) {
+      let v = x[xOff + base + i];
+      if (!Number.isFinite(v)) v = 0;
+      xb[base + i] = v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    gMin[g] = lo;
+    gMax[g] = hi;
+  }
+}
+
+function setTables(spec: CompactSpec, bits: Uint16Array): void {
+  latticeTables(
+    spec,
+    f16BitsToF32(bits[0]),
+    f16BitsToF32(bits[1]),
+    f16BitsToF32(bits[2]),
+    steps,
+    mins,
+  );
+}
+
+function writeGroupCodes(spec: CompactSpec, out: CompactParams, b: number): void {
+  const cOff = b * HQS_SUPER_BLOCK;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    groupError(spec.qMax, g, steps[curK[g]], mins[curJ[g]], out.codes, cOff);
+    out.qScale[b * COMPACT_GROUPS + g] = curK[g];
+    out.qMin[b * COMPACT_GROUPS + g] = curJ[g];
+  }
+}
+
+function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: HqsSearch): void {
+  fastGlobals(spec, fastBits);
+  if (mode === "fast") {
+    writeBlock(spec, out, b, fastBits);
+    return;
+  }
+  // The fast path's lattice is the first candidate.
+  let best = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    best += groupError(spec.qMax, g, steps[curK[g]], mins[curJ[g]], null, 0);
+  }
+  bestBits.set(fastBits);
+  bestK.set(curK);
+  bestJ.set(curJ);
+  candBits.set(fastBits);
+  const rounds = ROUNDS[spec.bits - 3];
+  for (let round = 0; round < rounds; round++) {
+    const e = assignGroups(
+      spec,
+      f16BitsToF32(candBits[0]),
+      f16BitsToF32(candBits[1]),
+      f16BitsToF32(candBits[2]),
+    );
+    if (e < best) {
+      best = e;
+      bestBits.set(candBits);
+      bestK.set(curK);
+      bestJ.set(curJ);
+    }
+    if (round === rounds - 1 || !refitGlobals(spec)) break;
+    candBits[0] = f16Clamp(globals[2], 0);
+    candBits[1] = f16Clamp(globals[1], 0);
+    candBits[2] = f16Clamp(globals[0], -F16_MAX);
+    setTables(spec, candBits);
+  }
+  setTables(spec, bestBits);
+  curK.set(bestK);
+  curJ.set(bestJ);
+  writeBlock(spec, out, b, bestBits);
+  if (bestBits[0] === fastBits[0] && bestBits[1] === fastBits[1] && bestBits[2] === fastBits[2]) {
+    return;
+  }
+  // Chosen on f64 errors; keep the fast path's parameters if the exact f32 decode disagrees.
+  fastGlobals(spec, fastBits);
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    groupError(spec.qMax, g, steps[curK[g]], mins[curJ[g]], fastCodes, 0);
+  }
+  const fastErr = exactError(spec.qMax, curK, curJ, fastCodes, 0);
+  if (fastErr <= out.sqErr[b]) writeBlock(spec, out, b, fastBits);
+}
+
+const fastCodes = new Uint8Array(HQS_SUPER_BLOCK);
+
+/** Writes the parameters in steps / mins / curK / curJ and their codes and exact error. */
+function writeBlock(spec: CompactSpec, out: CompactParams, b: number, bits: Uint16Array): void {
+  writeGroupCodes(spec, out, b);
+  out.sqErr[b] = exactError(spec.qMax, curK, curJ, out.codes, b * HQS_SUPER_BLOCK);
+  out.dScale[b] = bits[0];
+  out.dMin[b] = bits[1];
+  out.minBase[b] = bits[2];
+}
+
+/**
+ * The CPU search backend (single-threaded; the worker pool runs one per thread).
+ *
+ * @example
+ * ```ts
+ * import { CPU_COMPACT_SEARCH, createCompactParams } from "./compact_search.ts";
+ * import { HQ41K_SPEC } from "./compact_layout.ts";
+ * const p = createCompactParams(1);
+ * CPU_COMPACT_SEARCH.search(HQ41K_SPEC, new Float32Array(256), 0, 1, "mse", p);
+ * console.log(p.sqErr[0]); // 0
+ * ```
+ */
+export const CPU_COMPACT_SEARCH: CompactSearchBackend = {
+  search(spec, x, xOff, nBlocks, mode, out) {
+    for (let b = 0; b < nBlocks; b++) {
+      loadBlock(x, xOff + b * HQS_SUPER_BLOCK);
+      searchBlock(spec, out, b, mode);
+    }
+  },
+};
