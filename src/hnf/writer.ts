@@ -174,8 +174,8 @@ export class HnfWriter {
   }
 
   /** Ends the current block and records its table entry. */
-  async endBlock(): Promise<void> {
-    if (this.#block < 0) return;
+  endBlock(): Promise<void> {
+    if (this.#block < 0) return Promise.resolve();
     if (this.#tensor) throw new HeliosError("INTERNAL", "Internal error: tensor still open");
     const size = this.#pos - this.#blockStart;
     this.#blocks[this.#block] = {
@@ -187,6 +187,7 @@ export class HnfWriter {
     };
     this.#hash = null;
     this.#block = -1;
+    return Promise.resolve();
   }
 
   /** Starts a tensor of the current block at the next 32-byte boundary. */

@@ -1,0 +1,74 @@
+/**
+ * `@helios/convert`: convert Hugging Face models (config.json + safetensors + tokenizer files)
+ * into HELIOS HNFv9.1 files, quantizing weights with HQS.
+ *
+ * ```ts ignore
+ * import { convert, openHnf } from "@helios/convert";
+ *
+ * const report = await convert({
+ *   models: { text: "models/llama" },
+ *   output: "llama.hnf",
+ *   quant: "hq5k",
+ *   onEvent: (e) => e.type === "progress" && console.log(e.bytesDone, "/", e.bytesTotal),
+ * });
+ * const hnf = await openHnf("llama.hnf");
+ * const emb = await hnf.readTensor("text.token_embedding.weight");
+ * hnf.close();
+ * ```
+ *
+ * @module
+ */
+export {
+  chooseDtype,
+  type ConversionPlan,
+  type ConversionReport,
+  convert,
+  type ConvertOptions,
+  type EmbeddingChoice,
+  type NonfinitePolicy,
+  planConversion,
+  type PlannedTensor,
+  type PlanOptions,
+  type QuantChoice,
+  type SkippedTensor,
+} from "./src/convert/mod.ts";
+export type {
+  ConvertEvent,
+  PlanEvent,
+  ProgressEvent,
+  TensorDoneEvent,
+  TensorReport,
+  WarningEvent,
+} from "./src/convert/progress.ts";
+export { type HnfFile, openHnf, type OpenHnfOptions } from "./src/hnf/reader.ts";
+export { HnfWriter, type HnfWriterOptions, type TensorHeader } from "./src/hnf/writer.ts";
+export type { HnfBlockEntry, HnfHeader } from "./src/hnf/header.ts";
+export type { ManifestTensor } from "./src/hnf/manifest.ts";
+export { BLOCK_NAMES, BlockId, HnfFlag, type TensorDtype } from "./src/hnf/constants.ts";
+export {
+  dequantize,
+  hqsByteSize,
+  type HqsFormat,
+  type HqsKernel,
+  type HqsSearch,
+  parseQuantName,
+  quantize,
+  relativeRmse,
+} from "./src/hqs/mod.ts";
+export { HqsPool } from "./src/hqs/pool.ts";
+export {
+  openSafetensorsFolder,
+  readSafetensorsHeader,
+  type SafetensorsFolder,
+  type SourceTensor,
+} from "./src/safetensors/mod.ts";
+export {
+  loadModelSpec,
+  type Mapper,
+  mapperFor,
+  type ModelSpec,
+  type TowerRole,
+} from "./src/model/mod.ts";
+export { type GeneratedModel, generateModel, type GenerateOptions } from "./src/fixtures/mod.ts";
+export { type ErrorCode, HeliosError } from "./src/errors.ts";
+export { VERSION } from "./src/version.ts";

@@ -1,0 +1,107 @@
+/**
+ * The non-tensor blocks of a conversion: tokenizer (0x9), execution hints JSON (0xA) and
+ * binary (0xB), and the header flags, all derived from the plan.
+ *
+ * @module
+ */
+import { BlockId, HnfFlag } from "../hnf/constants.ts";
+import { buildHintsBinary, buildHintsJson, type HintsTower } from "../hints/mod.ts";
+import type { ConversionPlan } from "./plan.ts";
+import { buildTokenizerBlock } from "./tokenizer.ts";
+
+/** Non-tensor blocks and flags derived from a plan. */
+export interface ConversionExtras {
+  /** Blocks by id (0x9, 0xA, 0xB), each written whole. */
+  blocks: Map<number, Uint8Array>;
+  /** Header flags. */
+  flags: number;
+  /** Extra top-level manifest keys. */
+  manifest: Record<string, unknown>;
+  /** Tokenizer summary for the report (null without a tokenizer). */
+  tokenizer: Record<string, unknown> | null;
+  /** Warnings for the report. */
+  warnings: string[];
+}
+
+/** Options of {@link buildExtras}. */
+export interface ExtrasOptions {
+  /** Write a tokenizer block (default true). */
+  tokenizer?: boolean;
+}
+
+/** §2: the flag each tensor block sets. */
+const BLOCK_FLAGS: Readonly<Record<number, number>> = {
+  [BlockId.VISION]: HnfFlag.HAS_VISION | HnfFlag.IS_MULTIMODAL,
+  [BlockId.AUDIO]: HnfFlag.HAS_AUDIO | HnfFlag.IS_MULTIMODAL,
+  [BlockId.VIDEO]: HnfFlag.HAS_VIDEO | HnfFlag.IS_MULTIMODAL,
+  [BlockId.SPATIAL_3D]: HnfFlag.HAS_SPATIAL | HnfFlag.IS_MULTIMODAL,
+  [BlockId.CORTEX]: HnfFlag.HAS_CORTEX,
+  [BlockId.CODE_EXEC]: HnfFlag.HAS_CODE_EXEC,
+};
+
+/**
+ * The header flags of a file holding these tensor blocks and extra blocks, set truthfully
+ * (unlike the reference writer, §15 item 4).
+ *
+ * @example
+ * ```ts
+ * import { headerFlags } from "./extras.ts";
+ * console.log(headerFlags([0, 1], [0x9], false).toString(16)); // "2101"
+ * ```
+ */
+export function headerFlags(tensorBlocks: number[], extraBlocks: number[], moe: boolean): number {
+  let flags = 0;
+  for (const b of tensorBlocks) flags |= BLOCK_FLAGS[b] ?? 0;
+  if (extraBlocks.includes(BlockId.TOKENIZER)) flags |= HnfFlag.HAS_TOKENIZER;
+  if (extraBlocks.includes(BlockId.EXEC_HINTS_BIN)) flags |= HnfFlag.HAS_EXEC_HINTS_BIN;
+  if (moe) flags |= HnfFlag.IS_MOE;
+  return flags;
+}
+
+/**
+ * Builds the tokenizer and hints blocks and the header flags of a plan.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildExtras } from "./extras.ts";
+ * const extras = await buildExtras(plan, {});
+ * ```
+ */
+export async function buildExtras(
+  plan: ConversionPlan,
+  options: ExtrasOptions,
+): Promise<ConversionExtras> {
+  const blocks = new Map<number, Uint8Array>();
+  const warnings: string[] = [];
+  const manifest: Record<string, unknown> = {};
+  let tokenizer: Record<string, unknown> | null = null;
+  if (options.tokenizer ?? true) {
+    const tok = await buildTokenizerBlock(plan);
+    if (tok) {
+      blocks.set(BlockId.TOKENIZER, tok.blob);
+      tokenizer = tok.summary;
+      Object.assign(manifest, tok.manifest);
+      warnings.push(...tok.warnings);
+    } else {
+      warnings.push("no tokenizer files found: the file has no tokenizer block (0x9)");
+    }
+  }
+  const towers: HintsTower[] = plan.towers.map((tower, i) => ({
+    spec: tower.spec,
+    tensors: plan.tensors.filter((t) => t.tower === i).map((t) => ({
+      name: t.name,
+      shape: t.shape,
+    })),
+  }));
+  const json = buildHintsJson(towers);
+  blocks.set(BlockId.EXECUTION_HINTS, new TextEncoder().encode(json));
+  const bin = buildHintsBinary(towers);
+  if (bin) blocks.set(BlockId.EXEC_HINTS_BIN, bin);
+  const moe = plan.tensors.some((t) => t.name.includes(".moe.experts."));
+  const flags = headerFlags(
+    [...new Set(plan.tensors.map((t) => t.block))],
+    [...blocks.keys()],
+    moe,
+  );
+  return { blocks, flags, manifest, tokenizer, warnings };
+}

@@ -1,0 +1,236 @@
+/**
+ * The conversion pipeline: plan, then read → quantize → write, with progress events, atomic
+ * output and a report.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import { BLOCK_NAMES } from "../hnf/constants.ts";
+import { HnfWriter } from "../hnf/writer.ts";
+import type { HqsSearch } from "../hqs/kernel.ts";
+import type { TowerRole } from "../model/types.ts";
+import { GENERATOR } from "../version.ts";
+import { buildExtras } from "./extras.ts";
+import {
+  type ConversionPlan,
+  type EmbeddingChoice,
+  planConversion,
+  type QuantChoice,
+  type SkippedTensor,
+} from "./plan.ts";
+import type { ConvertEvent, TensorReport } from "./progress.ts";
+import { type NonfinitePolicy, writeTensors } from "./run.ts";
+
+export * from "./plan.ts";
+export type * from "./progress.ts";
+export type { NonfinitePolicy } from "./run.ts";
+export { buildExtras, type ConversionExtras } from "./extras.ts";
+
+/** Options of {@link convert}. */
+export interface ConvertOptions {
+  /** Model folders by role; the positional model of the CLI is `text`. */
+  models: Partial<Record<TowerRole, string>>;
+  /** Output .hnf path. */
+  output: string;
+  /** Weight-matrix format (default "hq5k"). */
+  quant?: QuantChoice;
+  /** Token-embedding format (default "fp16"). */
+  embeddings?: EmbeddingChoice;
+  /** Parameter search: "mse" (default) or "fast". */
+  search?: HqsSearch;
+  /** Worker threads (default `navigator.hardwareConcurrency`). */
+  threads?: number;
+  /** Replace an existing output. */
+  force?: boolean;
+  /** NaN/Inf in weights: "error" (default) or "zero". */
+  nonfinite?: NonfinitePolicy;
+  /** Write the tokenizer block (default true). */
+  tokenizer?: boolean;
+  /** Only plan; write nothing. */
+  dryRun?: boolean;
+  /** Cancels the conversion; the output is not created. */
+  signal?: AbortSignal;
+  /** Progress and warning events. */
+  onEvent?: (e: ConvertEvent) => void;
+  /** Elements per read/quantize chunk (tuning; default 1 Mi). */
+  chunkElements?: number;
+}
+
+/** What a conversion did. */
+export interface ConversionReport {
+  /** Output path (not written on a dry run). */
+  output: string;
+  /** Whether this was a dry run. */
+  dryRun: boolean;
+  /** Model folders with their detected family. */
+  models: { role: TowerRole; dir: string; family: string; detectedBy: string }[];
+  /** Weight-matrix format. */
+  quant: QuantChoice;
+  /** Search used. */
+  search: HqsSearch;
+  /** Tensors written (planned, on a dry run, without error figures). */
+  tensors: TensorReport[];
+  /** Buffers not written on purpose. */
+  ignored: SkippedTensor[];
+  /** Tensors no mapper knows (listed, not written). */
+  unmapped: SkippedTensor[];
+  /** Tokenizer summary, or null. */
+  tokenizer: Record<string, unknown> | null;
+  /** Header flags. */
+  flags: number;
+  /** Warnings. */
+  warnings: string[];
+  /** Source tensor bytes. */
+  sourceBytes: number;
+  /** Output file bytes (0 on a dry run). */
+  outputBytes: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+}
+
+function countBy(tensors: { dtype: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of tensors) out[t.dtype] = (out[t.dtype] ?? 0) + 1;
+  return out;
+}
+
+function plannedReports(plan: ConversionPlan): TensorReport[] {
+  return plan.tensors.map((t) => ({
+    name: t.name,
+    source: t.source.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    bytes: t.size,
+    clamped: 0,
+    nonfiniteZeroed: 0,
+    note: t.note,
+  }));
+}
+
+/**
+ * Converts Hugging Face model folders into one HNFv9.1 file.
+ *
+ * @example
+ * ```ts ignore
+ * import { convert } from "./mod.ts";
+ * const report = await convert({ models: { text: "models/llama" }, output: "llama.hnf", quant: "hq5k" });
+ * console.log(report.outputBytes);
+ * ```
+ */
+export async function convert(options: ConvertOptions): Promise<ConversionReport> {
+  const t0 = performance.now();
+  const search = options.search ?? "mse";
+  const threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
+  const plan = await planConversion({
+    models: options.models,
+    quant: options.quant,
+    embeddings: options.embeddings,
+  });
+  const warn = (message: string) => options.onEvent?.({ type: "warning", message });
+  try {
+    options.onEvent?.({ type: "plan", plan });
+    for (const w of plan.warnings) warn(w);
+    if (plan.unmapped.length > 0) {
+      warn(
+        `${plan.unmapped.length} tensor(s) not mapped and not written: ${
+          plan.unmapped.slice(0, 5).map((u) => u.name).join(", ")
+        }${plan.unmapped.length > 5 ? ", …" : ""}`,
+      );
+    }
+    const extras = await buildExtras(plan, { tokenizer: options.tokenizer });
+    for (const w of extras.warnings) warn(w);
+    const base = {
+      output: options.output,
+      models: plan.towers.map((t) => ({
+        role: t.role,
+        dir: t.spec.dir,
+        family: t.spec.family,
+        detectedBy: t.spec.detectedBy,
+      })),
+      quant: plan.quant,
+      search,
+      ignored: plan.ignored,
+      unmapped: plan.unmapped,
+      tokenizer: extras.tokenizer,
+      flags: extras.flags,
+      warnings: [...plan.warnings, ...extras.warnings],
+      sourceBytes: plan.sourceBytes,
+    };
+    if (options.dryRun) {
+      return {
+        ...base,
+        dryRun: true,
+        tensors: plannedReports(plan),
+        outputBytes: 0,
+        seconds: (performance.now() - t0) / 1000,
+      };
+    }
+    if (options.signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
+    const writer = await HnfWriter.create(options.output, { force: options.force });
+    try {
+      const reports = await writeTensors(plan, writer, {
+        search,
+        threads,
+        nonfinite: options.nonfinite ?? "error",
+        signal: options.signal,
+        onEvent: options.onEvent,
+        chunkElements: options.chunkElements,
+      });
+      for (const id of [...extras.blocks.keys()].sort((a, b) => a - b)) {
+        await writer.writeBlock(id, extras.blocks.get(id)!);
+      }
+      if (options.signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
+      const quantized = reports.filter((r) => r.relRmse !== undefined);
+      const worst = quantized.reduce<TensorReport | null>(
+        (w, r) => (w === null || r.relRmse! > w.relRmse! ? r : w),
+        null,
+      );
+      await writer.finish({
+        flags: extras.flags,
+        manifest: {
+          generator: GENERATOR,
+          quantization: {
+            default: plan.quant,
+            embeddings: plan.embeddings,
+            mse_search: search === "mse",
+            hqs_version: "helios-convert-1",
+          },
+          stats: {
+            total_tensors: reports.length,
+            ...countBy(reports),
+            skipped: plan.unmapped.length,
+            ignored: plan.ignored.length,
+          },
+          quant_error: {
+            metric: "rmse_over_population_sigma",
+            quantized: quantized.length,
+            mean_rel_rmse: quantized.length
+              ? quantized.reduce((s, r) => s + r.relRmse!, 0) / quantized.length
+              : 0,
+            max_rel_rmse: worst?.relRmse ?? 0,
+            worst: worst?.name ?? "",
+          },
+          blocks: Object.fromEntries(
+            [...new Set(plan.tensors.map((t) => t.block))].map((b) => [
+              BLOCK_NAMES[b],
+              plan.tensors.filter((t) => t.block === b).length,
+            ]),
+          ),
+          ...extras.manifest,
+        },
+      });
+      return {
+        ...base,
+        dryRun: false,
+        tensors: reports,
+        outputBytes: (await Deno.stat(options.output)).size,
+        seconds: (performance.now() - t0) / 1000,
+      };
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+  } finally {
+    for (const t of plan.towers) t.folder.close();
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * A conversion is a plan first: every tensor's source, target name, block, dtype, shape and
+ * size, plus what is not written and why. `--dry-run`, `inspect`, the progress bar and the
+ * report all read this list; nothing re-derives it.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import { BLOCK_NAMES, dtypeByteSize, type TensorDtype } from "../hnf/constants.ts";
+import type { HqsFormat } from "../hqs/kernel.ts";
+import { loadModelSpec, mapperFor } from "../model/mod.ts";
+import type { MappedTensor, ModelSpec, TensorClass, TowerRole } from "../model/types.ts";
+import {
+  openSafetensorsFolder,
+  type SafetensorsFolder,
+  type SourceTensor,
+} from "../safetensors/mod.ts";
+
+/** The weight-matrix format chosen with `--quant`. */
+export type QuantChoice = "fp16" | HqsFormat;
+
+/** The token-embedding format chosen with `--embeddings`. */
+export type EmbeddingChoice = "fp16" | "hq62k" | "hq41k";
+
+/** One model folder of the conversion. */
+export interface PlannedTower {
+  /** CLI slot. */
+  role: TowerRole;
+  /** Parsed config. */
+  spec: ModelSpec;
+  /** Open shards (closed by the runner). */
+  folder: SafetensorsFolder;
+}
+
+/** One tensor to write. */
+export interface PlannedTensor {
+  /** Index of its tower in {@link ConversionPlan.towers}. */
+  tower: number;
+  /** Where the data comes from. */
+  source: SourceTensor;
+  /** Final name. */
+  name: string;
+  /** Target block id. */
+  block: number;
+  /** Mapper class. */
+  class: TensorClass;
+  /** Dtype written. */
+  dtype: TensorDtype;
+  /** Shape (the source shape, unchanged). */
+  shape: number[];
+  /** Element count. */
+  numel: number;
+  /** Payload bytes. */
+  size: number;
+  /** Why a matrix stays FP16 (row rule, not 2-D, …), when it does. */
+  note?: string;
+}
+
+/** A source tensor that is not written. */
+export interface SkippedTensor {
+  /** Shard path. */
+  file: string;
+  /** Source name. */
+  name: string;
+  /** Why. */
+  reason: string;
+}
+
+/** Everything the conversion will do. */
+export interface ConversionPlan {
+  /** Model folders, in role order text, vision, audio, cortex, code. */
+  towers: PlannedTower[];
+  /** Tensors in write order (block id, then source order). */
+  tensors: PlannedTensor[];
+  /** Buffers deliberately not written (rotary caches, …). */
+  ignored: SkippedTensor[];
+  /** Tensors no mapper knows: listed, never dropped silently. */
+  unmapped: SkippedTensor[];
+  /** Weight-matrix format. */
+  quant: QuantChoice;
+  /** Embedding format. */
+  embeddings: EmbeddingChoice;
+  /** Warnings for the report. */
+  warnings: string[];
+  /** Total source bytes to read. */
+  sourceBytes: number;
+  /** Total tensor payload bytes to write. */
+  outputBytes: number;
+}
+
+/** Inputs of {@link planConversion}. */
+export interface PlanOptions {
+  /** Model folders by role (the positional model is `text`). */
+  models: Partial<Record<TowerRole, string>>;
+  /** Weight-matrix format (default "hq5k"). */
+  quant?: QuantChoice;
+  /** Embedding format (default "fp16"). */
+  embeddings?: EmbeddingChoice;
+}
+
+const ROLE_ORDER: TowerRole[] = ["text", "vision", "audio", "cortex", "code"];
+
+/** Formats the runtime can run a matmul on (reference §7.6): a tied embedding needs one. */
+const MATMUL_FORMATS = new Set<string>(["fp16", "hq4k", "hq5k", "hq31k", "hq41k", "hq51k"]);
+
+function numelOf(shape: number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Decides the dtype of one mapped tensor, applying the mixed-precision rules and the row rule
+ * (reference §9, §14, §15 item 1): HQ only for 2-D matrices whose row length is a multiple of
+ * 256; everything else FP16 with a note.
+ *
+ * @example
+ * ```ts
+ * import { chooseDtype } from "./plan.ts";
+ * console.log(chooseDtype({ class: "matrix" }, [896, 896], "hq5k", "fp16", false));
+ * // { dtype: "fp16", note: "row length 896 is not a multiple of 256 (reference §15 item 1)" }
+ * ```
+ */
+export function chooseDtype(
+  mapped: Pick<MappedTensor, "class" | "embedding">,
+  shape: number[],
+  quant: QuantChoice,
+  embeddings: EmbeddingChoice,
+  tied: boolean,
+): { dtype: TensorDtype; note?: string } {
+  let want: TensorDtype = "fp16";
+  if (mapped.embedding) {
+    want = embeddings;
+    if (want !== "fp16" && tied && !MATMUL_FORMATS.has(want)) {
+      return {
+        dtype: "fp16",
+        note: `tied embedding is also the output matmul, which ${want} cannot run; kept fp16`,
+      };
+    }
+  } else if (mapped.class === "matrix") want = quant;
+  if (want === "fp16") return { dtype: "fp16" };
+  if (shape.length !== 2) {
+    return { dtype: "fp16", note: `${shape.length}-D tensor, HQ formats need a 2-D matrix` };
+  }
+  const k = shape[1];
+  if (k % 256 !== 0) {
+    return {
+      dtype: "fp16",
+      note: `row length ${k} is not a multiple of 256 (reference §15 item 1)`,
+    };
+  }
+  return { dtype: want };
+}
+
+/**
+ * Opens the model folders and builds the plan. On error every opened shard is closed.
+ *
+ * @example
+ * ```ts ignore
+ * import { planConversion } from "./plan.ts";
+ * const plan = await planConversion({ models: { text: "models/llama" }, quant: "hq5k" });
+ * console.log(plan.tensors.length);
+ * ```
+ */
+export async function planConversion(options: PlanOptions): Promise<ConversionPlan> {
+  const quant = options.quant ?? "hq5k";
+  const embeddings = options.embeddings ?? "fp16";
+  const towers: PlannedTower[] = [];
+  try {
+    for (const role of ROLE_ORDER) {
+      const dir = options.models[role];
+      if (!dir) continue;
+      const spec = await loadModelSpec(dir, role);
+      const folder = await openSafetensorsFolder(dir);
+      towers.push({ role, spec, folder });
+    }
+    if (towers.length === 0) {
+      throw new HeliosError("BAD_OPTION", "No model given (pass a model folder or --text PATH)");
+    }
+    const tensors: PlannedTensor[] = [];
+    const ignored: SkippedTensor[] = [];
+    const unmapped: SkippedTensor[] = [];
+    const warnings: string[] = [];
+    const byName = new Map<string, SourceTensor>();
+    for (const [ti, tower] of towers.entries()) {
+      warnings.push(...tower.spec.warnings.map((w) => `${tower.spec.dir}: ${w}`));
+      const mapper = mapperFor(tower.spec);
+      const mapped: { src: SourceTensor; m: MappedTensor }[] = [];
+      for (const src of tower.folder.tensors) {
+        const m = mapper.map(src.name, src.shape);
+        if (m === null) {
+          unmapped.push({ file: src.file, name: src.name, reason: "no mapping for this name" });
+        } else if ("ignore" in m) {
+          ignored.push({ file: src.file, name: src.name, reason: m.ignore });
+        } else mapped.push({ src, m });
+      }
+      if (mapped.length === 0) {
+        throw new HeliosError(
+          "UNSUPPORTED_MODEL",
+          `${tower.spec.dir}: none of its ${tower.folder.tensors.length} tensors could be mapped for family '${tower.spec.family}'`,
+        );
+      }
+      const tied = !mapped.some((x) => x.m.name.endsWith("lm_head.weight"));
+      for (const { src, m } of mapped) {
+        const other = byName.get(m.name);
+        if (other) {
+          throw new HeliosError(
+            "UNSUPPORTED_MODEL",
+            `Tensors '${other.name}' and '${src.name}' both map to '${m.name}'`,
+          );
+        }
+        byName.set(m.name, src);
+        if (src.numel === 0) {
+          throw new HeliosError(
+            "BAD_SAFETENSORS",
+            `${src.file}: tensor '${src.name}' is empty (shape ${
+              JSON.stringify(src.shape)
+            }); the runtime rejects zero dimensions`,
+          );
+        }
+        const { dtype, note } = chooseDtype(m, src.shape, quant, embeddings, tied);
+        const numel = numelOf(src.shape);
+        tensors.push({
+          tower: ti,
+          source: src,
+          name: m.name,
+          block: m.block,
+          class: m.class,
+          dtype,
+          shape: src.shape.slice(),
+          numel,
+          size: dtypeByteSize(dtype, numel)!,
+          note,
+        });
+      }
+    }
+    // Deterministic order: block id, then tower, then source order (shard, data offset).
+    const order = new Map(tensors.map((t, i) => [t, i]));
+    tensors.sort((a, b) => a.block - b.block || order.get(a)! - order.get(b)!);
+    for (const t of tensors) {
+      if (!BLOCK_NAMES[t.block] || t.block >= 0x9) {
+        throw new HeliosError("INTERNAL", `Internal error: tensor '${t.name}' in block ${t.block}`);
+      }
+    }
+    return {
+      towers,
+      tensors,
+      ignored,
+      unmapped,
+      quant,
+      embeddings,
+      warnings,
+      sourceBytes: tensors.reduce((s, t) => s + t.source.byteLength, 0),
+      outputBytes: tensors.reduce((s, t) => s + t.size, 0),
+    };
+  } catch (e) {
+    for (const t of towers) t.folder.close();
+    throw e;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Progress events of a conversion, for the CLI's progress bar and for library callers.
+ *
+ * @module
+ */
+import type { ConversionPlan } from "./plan.ts";
+
+/** Emitted once the plan is ready, before any data is read. */
+export interface PlanEvent {
+  /** Event kind. */
+  type: "plan";
+  /** The plan. */
+  plan: ConversionPlan;
+}
+
+/** Emitted after each chunk of tensor data is written. */
+export interface ProgressEvent {
+  /** Event kind. */
+  type: "progress";
+  /** Name of the tensor being written. */
+  tensor: string;
+  /** Tensors completely written. */
+  tensorsDone: number;
+  /** Tensors in the plan. */
+  tensorsTotal: number;
+  /** Source bytes processed. */
+  bytesDone: number;
+  /** Source bytes in the plan. */
+  bytesTotal: number;
+  /** Milliseconds since the data phase started. */
+  elapsedMs: number;
+}
+
+/** Emitted when a tensor is complete. */
+export interface TensorDoneEvent {
+  /** Event kind. */
+  type: "tensor";
+  /** The tensor's report line. */
+  tensor: TensorReport;
+  /** Its index in the plan. */
+  index: number;
+}
+
+/** Emitted for each non-fatal problem. */
+export interface WarningEvent {
+  /** Event kind. */
+  type: "warning";
+  /** The message. */
+  message: string;
+}
+
+/** Any conversion event. */
+export type ConvertEvent = PlanEvent | ProgressEvent | TensorDoneEvent | WarningEvent;
+
+/** One written tensor in the report. */
+export interface TensorReport {
+  /** Final name. */
+  name: string;
+  /** Source name. */
+  source: string;
+  /** Dtype written. */
+  dtype: string;
+  /** Shape. */
+  shape: number[];
+  /** Payload bytes. */
+  bytes: number;
+  /** RMSE / population σ of the quantization (HQ dtypes only). */
+  relRmse?: number;
+  /** Finite values beyond ±65504 clamped to ±65504. */
+  clamped: number;
+  /** Non-finite values replaced by 0 (`nonfinite: "zero"`). */
+  nonfiniteZeroed: number;
+  /** Why a weight matrix stayed FP16. */
+  note?: string;
+}

@@ -1,0 +1,212 @@
+/**
+ * Runs a plan: read → (quantize) → write, tensor by tensor in bounded chunks, with quantization
+ * in a worker pool overlapping reading and writing.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import { F16_MAX } from "../hqs/f16.ts";
+import type { HqsFormat, HqsSearch } from "../hqs/kernel.ts";
+import { HqsPool } from "../hqs/pool.ts";
+import type { HnfWriter } from "../hnf/writer.ts";
+import type { ConversionPlan, PlannedTensor } from "./plan.ts";
+import type { ConvertEvent, TensorReport } from "./progress.ts";
+
+/** What to do with NaN/Inf in a weight. */
+export type NonfinitePolicy = "error" | "zero";
+
+/** Options of {@link writeTensors}. */
+export interface RunOptions {
+  /** Parameter search of HQ formats. */
+  search: HqsSearch;
+  /** Worker threads for quantization. */
+  threads: number;
+  /** NaN/Inf handling. */
+  nonfinite: NonfinitePolicy;
+  /** Cancels the run. */
+  signal?: AbortSignal;
+  /** Event sink. */
+  onEvent?: (e: ConvertEvent) => void;
+  /** Elements per chunk (default 1 Mi; a multiple of 256). */
+  chunkElements?: number;
+}
+
+interface ChunkStats {
+  nonfinite: number;
+  clamped: number;
+  sum: number;
+  sumSq: number;
+}
+
+/** Checks and sanitises one chunk in place; returns its counts and sums. */
+function scanChunk(x: Float32Array, policy: NonfinitePolicy): ChunkStats {
+  let nonfinite = 0;
+  let clamped = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < x.length; i++) {
+    let v = x[i];
+    if (v - v !== 0) {
+      nonfinite++;
+      if (policy === "zero") x[i] = v = 0;
+      else continue;
+    } else if (v > F16_MAX) {
+      clamped++;
+      x[i] = v = F16_MAX;
+    } else if (v < -F16_MAX) {
+      clamped++;
+      x[i] = v = -F16_MAX;
+    }
+    sum += v;
+    sumSq += v * v;
+  }
+  return { nonfinite, clamped, sum, sumSq };
+}
+
+function checkAbort(signal?: AbortSignal) {
+  if (signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
+}
+
+/**
+ * Writes every planned tensor into `writer` (which must have no block open), block by block.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeTensors } from "./run.ts";
+ * const reports = await writeTensors(plan, writer, { search: "mse", threads: 2, nonfinite: "error" });
+ * ```
+ */
+export async function writeTensors(
+  plan: ConversionPlan,
+  writer: HnfWriter,
+  options: RunOptions,
+): Promise<TensorReport[]> {
+  const chunk = options.chunkElements ?? 1 << 20;
+  if (chunk % 256 !== 0) throw new HeliosError("INTERNAL", "Internal error: chunk size");
+  const needsPool = plan.tensors.some((t) => t.dtype !== "fp16");
+  const pool = needsPool ? new HqsPool({ threads: options.threads }) : null;
+  const reports: TensorReport[] = [];
+  const start = performance.now();
+  let bytesDone = 0;
+  let block = -1;
+  const emit = (t: PlannedTensor, i: number) =>
+    options.onEvent?.({
+      type: "progress",
+      tensor: t.name,
+      tensorsDone: i,
+      tensorsTotal: plan.tensors.length,
+      bytesDone,
+      bytesTotal: plan.sourceBytes,
+      elapsedMs: performance.now() - start,
+    });
+  try {
+    for (const [i, t] of plan.tensors.entries()) {
+      checkAbort(options.signal);
+      if (t.block !== block) {
+        await writer.beginBlock(t.block);
+        block = t.block;
+      }
+      await writer.beginTensor({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+      });
+      const folder = plan.towers[t.tower].folder;
+      const bytesPerElem = t.source.byteLength / t.numel;
+      let stats: ChunkStats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+      let sqErr = 0;
+      const add = (s: ChunkStats) => {
+        stats = {
+          nonfinite: stats.nonfinite + s.nonfinite,
+          clamped: stats.clamped + s.clamped,
+          sum: stats.sum + s.sum,
+          sumSq: stats.sumSq + s.sumSq,
+        };
+      };
+      if (t.dtype === "fp16") {
+        const buf = new Float32Array(Math.min(chunk, t.numel));
+        const h = new Float16Array(buf.length);
+        const hb = new Uint8Array(h.buffer);
+        for (let s = 0; s < t.numel; s += chunk) {
+          checkAbort(options.signal);
+          const n = Math.min(chunk, t.numel - s);
+          const x = buf.subarray(0, n);
+          await folder.readF32(t.source, s, n, x);
+          add(scanChunk(x, options.nonfinite));
+          if (stats.nonfinite === 0 || options.nonfinite === "zero") {
+            h.set(x);
+            await writer.write(hb.subarray(0, n * 2));
+          }
+          bytesDone += n * bytesPerElem;
+          emit(t, i);
+        }
+      } else {
+        // HQ: the tensor is [N, K] with K % 256 == 0, so the flat and per-row layouts agree
+        // and any chunk of whole super-blocks is independent.
+        const maxInflight = Math.max(2, options.threads + 1);
+        const inflight: Promise<{ bytes: Uint8Array; sqErr: number }>[] = [];
+        const drainOne = async () => {
+          const r = await inflight.shift()!;
+          sqErr += r.sqErr;
+          await writer.write(r.bytes);
+        };
+        for (let s = 0; s < t.numel; s += chunk) {
+          checkAbort(options.signal);
+          const n = Math.min(chunk, t.numel - s);
+          const x = new Float32Array(Math.ceil(n / 256) * 256);
+          await folder.readF32(t.source, s, n, x);
+          add(scanChunk(x.subarray(0, n), options.nonfinite));
+          if (stats.nonfinite === 0 || options.nonfinite === "zero") {
+            inflight.push(pool!.encode(t.dtype as HqsFormat, x, options.search));
+            if (inflight.length >= maxInflight) await drainOne();
+          }
+          bytesDone += n * bytesPerElem;
+          emit(t, i);
+        }
+        while (inflight.length) await drainOne();
+      }
+      if (stats.nonfinite > 0 && options.nonfinite === "error") {
+        throw new HeliosError(
+          "NONFINITE",
+          `${t.source.file}: tensor '${t.source.name}' has ${stats.nonfinite} NaN/Inf values (use --nonfinite zero to replace them with 0)`,
+        );
+      }
+      await writer.endTensor();
+      const report: TensorReport = {
+        name: t.name,
+        source: t.source.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        bytes: t.size,
+        clamped: stats.clamped,
+        nonfiniteZeroed: options.nonfinite === "zero" ? stats.nonfinite : 0,
+        note: t.note,
+      };
+      if (t.dtype !== "fp16") {
+        const mean = stats.sum / t.numel;
+        const variance = Math.max(0, stats.sumSq / t.numel - mean * mean);
+        const rmse = Math.sqrt(sqErr / t.numel);
+        report.relRmse = variance > 0 ? rmse / Math.sqrt(variance) : rmse === 0 ? 0 : Infinity;
+      }
+      if (report.clamped > 0) {
+        options.onEvent?.({
+          type: "warning",
+          message: `${t.source.name}: ${report.clamped} values beyond ±65504 clamped to ±65504`,
+        });
+      }
+      if (report.nonfiniteZeroed > 0) {
+        options.onEvent?.({
+          type: "warning",
+          message: `${t.source.name}: ${report.nonfiniteZeroed} NaN/Inf values replaced by 0`,
+        });
+      }
+      reports.push(report);
+      options.onEvent?.({ type: "tensor", tensor: report, index: i });
+      emit(t, i + 1);
+    }
+    await writer.endBlock();
+  } finally {
+    pool?.close();
+  }
+  return reports;
+}

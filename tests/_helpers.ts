@@ -1,0 +1,66 @@
+/**
+ * Shared test helpers: temporary folders, small generated models, and error assertions.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { HeliosError } from "../src/errors.ts";
+import { generateModel, type GenerateOptions } from "../src/fixtures/mod.ts";
+
+/** Creates a temporary folder, removed by the returned disposer. */
+export async function tempDir(prefix = "helios-test-"): Promise<string> {
+  return await Deno.makeTempDir({ prefix });
+}
+
+/** Generates a model into a new temp folder and returns the folder. */
+export async function tinyModel(options: GenerateOptions = {}): Promise<string> {
+  const dir = await tempDir();
+  await generateModel(`${dir}/model`, options);
+  return `${dir}/model`;
+}
+
+/** Names in a folder, sorted. */
+export async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+/** Asserts `p` rejects with a HeliosError of `code` whose message matches `pattern`. */
+export async function assertHeliosError(
+  p: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<HeliosError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof HeliosError, `expected HeliosError, got ${e}`);
+    assert.equal(e.code, code, `wrong code for: ${e.message}`);
+    if (pattern) assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), "error messages are one line");
+    return e;
+  }
+  assert.fail(`expected a ${code} error`);
+}
+
+/** Writes a safetensors file from raw header JSON text and data bytes. */
+export async function writeRawSafetensors(
+  path: string,
+  header: string,
+  data: Uint8Array,
+): Promise<void> {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  await Deno.writeFile(path, out);
+}
+
+/** Rounds every value to f16 precision (what FP16 conversion must produce). */
+export function f16Rounded(x: Float32Array): Float32Array {
+  const h = new Float16Array(x.length);
+  h.set(x);
+  return Float32Array.from(h);
+}
