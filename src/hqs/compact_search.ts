@@ -82,10 +82,10 @@ export interface CompactSearchBackend {
  * step), and the most q_scale / q_min values tried per group. Measured on Gaussian data: wider
  * windows buy alignment of the 8 values with the coarse 4-bit grids, mostly for 3 bits.
  */
-const ROUNDS = [4, 3, 3, 2];
-const SPAN = [1.35, 1.2, 1.2, 1.02];
-const MAX_K = [8, 6, 6, 4];
-const MAX_J = [8, 8, 8, 4];
+const ROUNDS = [6, 3, 3, 2];
+const SPAN = [1.5, 1.2, 1.2, 1.02];
+const MAX_K = [10, 6, 6, 4];
+const MAX_J = [12, 8, 8, 4];
 
 // Per-block scratch, allocated once.
 const xb = new Float64Array(HQS_SUPER_BLOCK);

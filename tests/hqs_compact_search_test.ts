@@ -1,0 +1,88 @@
+import { strict as assert } from "node:assert";
+import { COMPACT_KERNELS } from "../src/hqs/compact.ts";
+import type { HqsKernel } from "../src/hqs/kernel.ts";
+import { type Dist, fillRandom, relRmse } from "./_compact_rng.ts";
+
+function encode(k: HqsKernel, x: Float32Array, search: "mse" | "fast") {
+  const n = x.length / 256;
+  const bytes = new Uint8Array(n * k.blockBytes);
+  const err = k.encode(x, 0, n, bytes, 0, search);
+  const y = new Float32Array(x.length);
+  k.decode(bytes, 0, n, y, 0);
+  return { err, y };
+}
+
+function blockErrors(k: HqsKernel, x: Float32Array, search: "mse" | "fast"): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < x.length / 256; b++) {
+    out.push(encode(k, x.subarray(b * 256, b * 256 + 256), search).err);
+  }
+  return out;
+}
+
+/** 32 blocks: constant groups (zero, f16-exact, not f16-exact) mixed into random ones. */
+function constantGroups(): Float32Array {
+  const x = fillRandom(new Float32Array(32 * 256), 5, "gaussian", 0.02);
+  for (let g = 0; g < x.length / 8; g++) {
+    if (g % 3 === 0) x.fill([0, 0.25, 0.0123][g % 9 / 3], 8 * g, 8 * g + 8);
+  }
+  x.fill(0.7, 256 * 7, 256 * 8); // one fully constant block
+  return x;
+}
+
+for (const k of COMPACT_KERNELS) {
+  Deno.test(`${k.format} search is never worse than the fast path, block by block`, () => {
+    const cases: [string, Float32Array][] = [
+      ["gaussian", fillRandom(new Float32Array(64 * 256), 1, "gaussian", 0.02)],
+      ["student-t", fillRandom(new Float32Array(64 * 256), 2, "student-t", 0.02)],
+      ["constant groups", constantGroups()],
+    ];
+    for (const [name, x] of cases) {
+      const mse = blockErrors(k, x, "mse"), fast = blockErrors(k, x, "fast");
+      for (let b = 0; b < mse.length; b++) {
+        assert.ok(mse[b] <= fast[b], `${name} block ${b}: ${mse[b]} > ${fast[b]}`);
+      }
+    }
+  });
+
+  Deno.test(`${k.format} reconstructs an all-zero super-block exactly`, () => {
+    for (const search of ["mse", "fast"] as const) {
+      const { err, y } = encode(k, new Float32Array(512), search);
+      assert.equal(err, 0);
+      assert.ok(y.every((v) => v === 0));
+    }
+  });
+
+  Deno.test(`${k.format} keeps constant groups and blocks finite and close`, () => {
+    const x = constantGroups();
+    for (const search of ["mse", "fast"] as const) {
+      const { y } = encode(k, x, search);
+      assert.ok(y.every(Number.isFinite));
+      // The constant block 0.7: within a small fraction of the value.
+      for (let i = 256 * 7; i < 256 * 8; i++) assert.ok(Math.abs(y[i] - 0.7) < 1e-3);
+    }
+    const c = new Float32Array(256).fill(0.25);
+    assert.equal(encode(k, c, "mse").err, 0); // f16-exact constant: exact
+  });
+
+  Deno.test(`${k.format} treats non-finite inputs as 0`, () => {
+    const x = fillRandom(new Float32Array(256), 3, "gaussian", 0.02);
+    x[3] = NaN;
+    x[9] = Infinity;
+    const { y } = encode(k, x, "mse");
+    assert.ok(y.every(Number.isFinite));
+  });
+}
+
+/** Must-targets of issue 6 (relative RMSE, Gaussian σ = 0.02, default search). */
+const TARGETS: Record<string, number> = { hq31k: 0.093, hq41k: 0.0475, hq51k: 0.0245 };
+
+for (const k of COMPACT_KERNELS) {
+  const target = TARGETS[k.format];
+  if (target === undefined) continue;
+  Deno.test(`${k.format} meets ${(target * 100).toFixed(2)} % relative RMSE on 256K Gaussians`, () => {
+    const x = fillRandom(new Float32Array(1 << 18), 42, "gaussian" as Dist, 0.02);
+    const rel = relRmse(x, encode(k, x, "mse").y);
+    assert.ok(rel <= target, `${(rel * 100).toFixed(3)} %`);
+  });
+}
