@@ -57,7 +57,16 @@ export function textConfigOf(config: JsonObject): JsonObject {
   return config;
 }
 
-function positiveInt(c: JsonObject, key: string, where: string): number {
+/**
+ * Reads a required positive integer key, failing with `BAD_CONFIG`.
+ *
+ * @example
+ * ```ts
+ * import { positiveInt } from "./config.ts";
+ * console.log(positiveInt({ n: 4 }, "n", "config.json")); // 4
+ * ```
+ */
+export function positiveInt(c: JsonObject, key: string, where: string): number {
   const v = c[key];
   if (v === undefined || v === null) {
     throw new HeliosError("BAD_CONFIG", `${where}: '${key}' is missing`);
@@ -71,7 +80,16 @@ function positiveInt(c: JsonObject, key: string, where: string): number {
   return v;
 }
 
-function optInt(c: JsonObject, key: string, fallback: number, where: string): number {
+/**
+ * Reads an optional non-negative integer key, else `fallback`.
+ *
+ * @example
+ * ```ts
+ * import { optInt } from "./config.ts";
+ * console.log(optInt({ n: 4 }, "n", 0, "config.json")); // 4
+ * ```
+ */
+export function optInt(c: JsonObject, key: string, fallback: number, where: string): number {
   const v = c[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
@@ -83,7 +101,16 @@ function optInt(c: JsonObject, key: string, fallback: number, where: string): nu
   return v;
 }
 
-function optNum(c: JsonObject, key: string, fallback: number, where: string): number {
+/**
+ * Reads an optional finite number key, else `fallback`.
+ *
+ * @example
+ * ```ts
+ * import { optNum } from "./config.ts";
+ * console.log(optNum({ n: 4 }, "n", 0, "config.json")); // 4
+ * ```
+ */
+export function optNum(c: JsonObject, key: string, fallback: number, where: string): number {
   const v = c[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== "number" || !Number.isFinite(v)) {
