@@ -110,7 +110,16 @@ export function decoderCore(
   return null;
 }
 
-/** Wraps a canonical suffix into a mapped tensor of `block`, with its prefix (§5.4). */
+/**
+ * Wraps a {@link decoderCore} answer into a mapped tensor of `block`, with its prefix (§5.4).
+ *
+ * @example
+ * ```ts
+ * import { decoderCore, placed } from "./llama.ts";
+ * console.log(placed(decoderCore("norm.weight", {}), 7));
+ * // { name: "cortex.final_norm.weight", block: 7, class: "fp16" }
+ * ```
+ */
 export function placed(
   hit: ReturnType<typeof decoderCore>,
   block: number,
