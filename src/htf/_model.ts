@@ -1,0 +1,444 @@
+/**
+ * Reads the model part of a tokenizer folder: tokenizer.json, or vocab.json + merges.txt, or a
+ * SentencePiece tokenizer.model, into one vocabulary, merge list and set of settings.
+ *
+ * @module
+ */
+
+import { HeliosError } from "../errors.ts";
+import {
+  asId,
+  isObject,
+  joinPath,
+  type JsonObject,
+  readBytesIf,
+  readJsonObjectIf,
+  readTextIf,
+} from "./_files.ts";
+import { analyzePipeline, type PipelineStyle } from "./_pipeline.ts";
+import {
+  deriveSentencePieceMerges,
+  parseSentencePieceModel,
+  PieceType,
+  type SentencePieceModel,
+  SpModelType,
+} from "./sentencepiece.ts";
+import type { TokenizerKind } from "./types.ts";
+
+/** An added token with all of Hugging Face's flags. */
+export interface AddedTokenSpec {
+  /** Token id. */
+  id: number;
+  /** Token text. */
+  content: string;
+  /** Special token. */
+  special: boolean;
+  /** Strip spaces on the left. */
+  lstrip: boolean;
+  /** Strip spaces on the right. */
+  rstrip: boolean;
+  /** Match whole words only. */
+  singleWord: boolean;
+  /** Match after normalization. */
+  normalized: boolean;
+}
+
+/** The model part of a tokenizer folder. */
+export interface ModelPart {
+  /** The file the vocabulary came from (for messages). */
+  file: string;
+  /** Algorithm. */
+  kind: TokenizerKind;
+  /** token → id. */
+  vocab: Map<string, number>;
+  /** Flat (left, right) id pairs in rank order. */
+  merges: Uint32Array;
+  /** The model's unk token text, if any. */
+  unkToken?: string;
+  /** The model's byte_fallback. */
+  byteFallback: boolean;
+  /** Space handling. */
+  style: PipelineStyle;
+  /** Added tokens declared next to the model (tokenizer.json added_tokens, SentencePiece specials). */
+  added: AddedTokenSpec[];
+  /** Whether the post-processor puts bos / eos around a single text. */
+  post?: { addBos: boolean; addEos: boolean };
+  /** The parsed SentencePiece model when the source was tokenizer.model. */
+  sp?: SentencePieceModel;
+}
+
+const SP_MODEL_FILES = ["tokenizer.model", "spiece.model", "sentencepiece.bpe.model"];
+
+/** Loads the model part of `dir`, or returns undefined when the folder has no vocabulary. */
+export async function loadModelPart(
+  dir: string,
+  tokenizerConfig: JsonObject | undefined,
+  warnings: string[],
+): Promise<ModelPart | undefined> {
+  const tjPath = joinPath(dir, "tokenizer.json");
+  const tj = await readJsonObjectIf(tjPath);
+  if (tj !== undefined) {
+    const part = fromTokenizerJson(tj, tjPath, warnings);
+    if (part.vocab.size > 0) return part;
+    const vm = await fromVocabMerges(dir, tokenizerConfig, warnings);
+    if (vm) {
+      vm.style = part.style;
+      vm.added = part.added;
+      return vm;
+    }
+    throw new HeliosError(
+      "BAD_TOKENIZER",
+      `${tjPath}: 'model.vocab' is empty and there is no vocab.json`,
+    );
+  }
+  const vm = await fromVocabMerges(dir, tokenizerConfig, warnings);
+  if (vm) return vm;
+  for (const name of SP_MODEL_FILES) {
+    const path = joinPath(dir, name);
+    const bytes = await readBytesIf(path);
+    if (bytes) return fromSentencePiece(parseSentencePieceModel(bytes, path), path, warnings);
+  }
+  return undefined;
+}
+
+function parseVocabObject(v: unknown, file: string, where: string): Map<string, number> {
+  if (!isObject(v)) {
+    throw new HeliosError("BAD_TOKENIZER", `${file}: '${where}' must be an object of token → id`);
+  }
+  const vocab = new Map<string, number>();
+  const seen = new Map<number, string>();
+  for (const [token, raw] of Object.entries(v)) {
+    const id = asId(raw);
+    if (id === undefined) {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: token ${JSON.stringify(token)} has id ${
+          JSON.stringify(raw)
+        }, not an integer in 0..2^31-1`,
+      );
+    }
+    const other = seen.get(id);
+    if (other !== undefined) {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: tokens ${JSON.stringify(other)} and ${JSON.stringify(token)} share id ${id}`,
+      );
+    }
+    seen.set(id, token);
+    vocab.set(token, id);
+  }
+  return vocab;
+}
+
+/**
+ * Turns merge entries ("a b" strings or ["a", "b"] pairs) into id pairs. Every part and every
+ * joined token must be in the vocab: the runtime stops merging at a joined string it cannot find.
+ */
+export function parseMerges(
+  entries: readonly unknown[],
+  vocab: Map<string, number>,
+  file: string,
+  subwordPrefix = "",
+): Uint32Array {
+  const out = new Uint32Array(entries.length * 2);
+  entries.forEach((m, i) => {
+    let pair: unknown[];
+    if (typeof m === "string") pair = m.split(" ");
+    else if (Array.isArray(m)) pair = m;
+    else pair = [];
+    if (pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: merge ${i} ${JSON.stringify(m)} is not two tokens`,
+      );
+    }
+    const [a, b] = pair as [string, string];
+    const l = vocab.get(a);
+    const r = vocab.get(b);
+    for (const [tok, id] of [[a, l], [b, r]] as const) {
+      if (id === undefined) {
+        throw new HeliosError(
+          "BAD_TOKENIZER",
+          `${file}: merge ${i} ${JSON.stringify(m)} names ${
+            JSON.stringify(tok)
+          }, which is not in the vocab`,
+        );
+      }
+    }
+    const joined = a +
+      (subwordPrefix && b.startsWith(subwordPrefix) ? b.slice(subwordPrefix.length) : b);
+    if (!vocab.has(joined)) {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: merge ${i} ${JSON.stringify(m)} makes ${
+          JSON.stringify(joined)
+        }, which is not in the vocab`,
+      );
+    }
+    out[2 * i] = l!;
+    out[2 * i + 1] = r!;
+  });
+  return out;
+}
+
+function parseAddedList(v: unknown, file: string): AddedTokenSpec[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    throw new HeliosError("BAD_TOKENIZER", `${file}: 'added_tokens' must be an array`);
+  }
+  return v.map((t, i) => {
+    const id = isObject(t) ? asId(t.id) : undefined;
+    if (!isObject(t) || id === undefined || typeof t.content !== "string") {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: added_tokens[${i}] needs an integer 'id' and a string 'content'`,
+      );
+    }
+    return addedSpec(id, t);
+  });
+}
+
+/** An {@link AddedTokenSpec} from a Hugging Face AddedToken object. */
+export function addedSpec(id: number, t: JsonObject): AddedTokenSpec {
+  return {
+    id,
+    content: String(t.content),
+    special: t.special === true,
+    lstrip: t.lstrip === true,
+    rstrip: t.rstrip === true,
+    singleWord: t.single_word === true,
+    normalized: t.normalized === true,
+  };
+}
+
+function fromTokenizerJson(tj: JsonObject, file: string, warnings: string[]): ModelPart {
+  const model = tj.model;
+  if (!isObject(model)) throw new HeliosError("BAD_TOKENIZER", `${file}: 'model' is missing`);
+  const type = model.type ??
+    (Array.isArray(model.vocab) ? "Unigram" : model.merges ? "BPE" : "WordPiece");
+  const style = analyzePipeline(tj, file, warnings);
+  const added = parseAddedList(tj.added_tokens, file);
+  const post = postProcessor(tj.post_processor);
+  if (type === "BPE") {
+    const vocab = parseVocabObject(model.vocab ?? {}, file, "model.vocab");
+    const rawMerges = model.merges ?? [];
+    if (!Array.isArray(rawMerges)) {
+      throw new HeliosError("BAD_TOKENIZER", `${file}: 'model.merges' must be an array`);
+    }
+    const prefix = typeof model.continuing_subword_prefix === "string"
+      ? model.continuing_subword_prefix
+      : "";
+    const suffix = typeof model.end_of_word_suffix === "string" ? model.end_of_word_suffix : "";
+    if (prefix) {
+      warnings.push(
+        `${file}: continuing_subword_prefix ${
+          JSON.stringify(prefix)
+        } is not reproduced by the runtime (§17)`,
+      );
+    }
+    if (suffix) {
+      warnings.push(
+        `${file}: end_of_word_suffix ${
+          JSON.stringify(suffix)
+        } (CLIP-style word ends) is not reproduced by the runtime (§17)`,
+      );
+    }
+    if (model.ignore_merges === true) {
+      warnings.push(`${file}: ignore_merges is not reproduced by the runtime (§17)`);
+    }
+    const merges = vocab.size > 0
+      ? parseMerges(rawMerges, vocab, file, prefix)
+      : new Uint32Array(0);
+    const kind: TokenizerKind = style.byteLevel
+      ? "byte-level-bpe"
+      : style.metaspace
+      ? "sentencepiece-bpe"
+      : "bpe";
+    return {
+      file,
+      kind,
+      vocab,
+      merges,
+      style,
+      added,
+      post,
+      unkToken: typeof model.unk_token === "string" ? model.unk_token : undefined,
+      byteFallback: model.byte_fallback === true,
+    };
+  }
+  if (type === "Unigram") {
+    if (!Array.isArray(model.vocab)) {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: Unigram 'model.vocab' must be an array of [piece, score]`,
+      );
+    }
+    const vocab = new Map<string, number>();
+    model.vocab.forEach((e, i) => {
+      if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "number") {
+        throw new HeliosError(
+          "BAD_TOKENIZER",
+          `${file}: Unigram vocab entry ${i} is not [piece, score]`,
+        );
+      }
+      if (!vocab.has(e[0])) vocab.set(e[0], i);
+    });
+    const unkId = asId(model.unk_id);
+    warnings.push(unigramWarning(file));
+    return {
+      file,
+      kind: "unigram",
+      vocab,
+      merges: new Uint32Array(0),
+      style,
+      added,
+      post,
+      unkToken: unkId !== undefined ? (model.vocab[unkId] as [string])?.[0] : undefined,
+      byteFallback: model.byte_fallback === true,
+    };
+  }
+  if (type === "WordPiece") {
+    const vocab = parseVocabObject(model.vocab ?? {}, file, "model.vocab");
+    warnings.push(
+      `${file}: WordPiece is written with encoding_type 2, a path §17 does not confirm; ids may differ from tokenizers.js`,
+    );
+    return {
+      file,
+      kind: "wordpiece",
+      vocab,
+      merges: new Uint32Array(0),
+      style,
+      added,
+      post,
+      unkToken: typeof model.unk_token === "string" ? model.unk_token : undefined,
+      byteFallback: false,
+    };
+  }
+  throw new HeliosError(
+    "BAD_TOKENIZER",
+    `${file}: model type ${JSON.stringify(type)} is not supported (BPE, Unigram, WordPiece are)`,
+  );
+}
+
+function unigramWarning(file: string): string {
+  return `${file}: Unigram scores are dropped (HTF v1.3 vocab entries have no score the runtime can skip safely), ` +
+    "and the runtime's Unigram path is a greedy longest match, not Viterbi (§17): ids will differ";
+}
+
+function postProcessor(pp: unknown): { addBos: boolean; addEos: boolean } | undefined {
+  if (!isObject(pp) || pp.type !== "TemplateProcessing" || !Array.isArray(pp.single)) {
+    return undefined;
+  }
+  const single = pp.single as unknown[];
+  const isSpecial = (p: unknown) => isObject(p) && "SpecialToken" in p;
+  return {
+    addBos: isSpecial(single[0]),
+    addEos: single.length > 1 && isSpecial(single[single.length - 1]),
+  };
+}
+
+async function fromVocabMerges(
+  dir: string,
+  tokenizerConfig: JsonObject | undefined,
+  warnings: string[],
+): Promise<ModelPart | undefined> {
+  const vPath = joinPath(dir, "vocab.json");
+  const raw = await readJsonObjectIf(vPath);
+  if (raw === undefined) return undefined;
+  const vocab = parseVocabObject(raw, vPath, "vocab.json");
+  const mPath = joinPath(dir, "merges.txt");
+  const text = await readTextIf(mPath);
+  let merges: Uint32Array = new Uint32Array(0);
+  if (text !== undefined) {
+    // Only a leading "#version" line is a comment: "# #" is a real GPT-2 merge.
+    const lines = text.split("\n").map((l) => l.replace(/\r$/, ""));
+    if (lines[0]?.startsWith("#version")) lines.shift();
+    merges = parseMerges(lines.filter((l) => l.length > 0), vocab, mPath);
+  } else warnings.push(`${mPath}: missing; the BPE vocabulary has no merges`);
+  const cls = typeof tokenizerConfig?.tokenizer_class === "string"
+    ? tokenizerConfig.tokenizer_class
+    : "unknown";
+  warnings.push(
+    `${vPath}: no tokenizer.json; assumed a GPT-2 byte-level BPE with its regex pre-split (tokenizer_class ${cls}), which the runtime does not reproduce (§17)`,
+  );
+  return {
+    file: vPath,
+    kind: "byte-level-bpe",
+    vocab,
+    merges,
+    style: {
+      byteLevel: true,
+      metaspace: false,
+      prefix: tokenizerConfig?.add_prefix_space === true,
+    },
+    added: [],
+    byteFallback: false,
+  };
+}
+
+function fromSentencePiece(sp: SentencePieceModel, file: string, warnings: string[]): ModelPart {
+  const vocab = new Map<string, number>();
+  const added: AddedTokenSpec[] = [];
+  sp.pieces.forEach((p, id) => {
+    if (!vocab.has(p.piece)) vocab.set(p.piece, id);
+    if (
+      p.type === PieceType.CONTROL || p.type === PieceType.UNKNOWN ||
+      p.type === PieceType.USER_DEFINED
+    ) {
+      added.push({
+        id,
+        content: p.piece,
+        special: p.type !== PieceType.USER_DEFINED,
+        lstrip: false,
+        rstrip: false,
+        singleWord: false,
+        normalized: false,
+      });
+    }
+  });
+  if (sp.normalizerName !== "identity" || sp.hasPrecompiledCharsmap) {
+    warnings.push(
+      `${file}: SentencePiece normalizer ${
+        JSON.stringify(sp.normalizerName)
+      } is not reproduced by the runtime (§17)`,
+    );
+  }
+  if (sp.removeExtraWhitespaces) {
+    warnings.push(
+      `${file}: remove_extra_whitespaces (runs of spaces collapse) is not reproduced by the runtime (§17)`,
+    );
+  }
+  const style: PipelineStyle = { byteLevel: false, metaspace: true, prefix: sp.addDummyPrefix };
+  const unkToken = sp.pieces[sp.unkId]?.piece;
+  if (sp.modelType === SpModelType.BPE) {
+    return {
+      file,
+      kind: "sentencepiece-bpe",
+      vocab,
+      merges: deriveSentencePieceMerges(sp.pieces),
+      style,
+      added,
+      unkToken,
+      byteFallback: sp.byteFallback,
+      sp,
+    };
+  }
+  if (sp.modelType === SpModelType.UNIGRAM) {
+    warnings.push(unigramWarning(file));
+    return {
+      file,
+      kind: "unigram",
+      vocab,
+      merges: new Uint32Array(0),
+      style,
+      added,
+      unkToken,
+      byteFallback: sp.byteFallback,
+      sp,
+    };
+  }
+  throw new HeliosError(
+    "BAD_TOKENIZER",
+    `${file}: SentencePiece model_type ${sp.modelType} is not supported (1 Unigram, 2 BPE are)`,
+  );
+}
