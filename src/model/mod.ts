@@ -110,8 +110,8 @@ export function mapperFor(spec: ModelSpec): Mapper {
  * ```ts
  * import { headerFlagsFor } from "./mod.ts";
  * const flags = headerFlagsFor([
- *   { name: "text.token_embedding.weight", block: 0, class: "fp16" },
- *   { name: "vision.patch_embed.weight", block: 1, class: "fp16" },
+ *   { name: "text.token_embedding.weight", block: 0 },
+ *   { name: "vision.patch_embed.weight", block: 1 },
  * ]);
  * console.log(flags.toString(16)); // "2001"
  * ```
