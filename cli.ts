@@ -24,16 +24,8 @@ function positiveInt(v: string): number {
   return n;
 }
 
-/**
- * Builds the command-line program (exported for tests).
- *
- * @example
- * ```ts ignore
- * import { buildProgram } from "./cli.ts";
- * await buildProgram().parseAsync(["node", "helios-convert", "inspect", "model.hnf"]);
- * ```
- */
-export function buildProgram(): Command {
+/** Builds the command-line program. */
+function buildProgram() {
   const program = new Command()
     .name("helios-convert")
     .description(

@@ -4,9 +4,12 @@
  * @module
  */
 import type { HnfFile } from "../hnf/reader.ts";
+import { decodeHintsBinary } from "../hints/mod.ts";
+import { describeHtf, readHtf } from "../htf/mod.ts";
 
 /**
- * Returns printable sections for the tokenizer and execution-hint blocks of a file.
+ * Returns printable sections for the tokenizer and execution-hint blocks of a file. A block
+ * that does not decode is reported as such, never fatal (the runtime tolerates it too).
  *
  * @example
  * ```ts ignore
@@ -16,12 +19,36 @@ import type { HnfFile } from "../hnf/reader.ts";
  */
 export async function inspectSections(hnf: HnfFile): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
+  const tok = await hnf.readBlock(0x9);
+  if (tok.length) {
+    try {
+      const s = describeHtf(readHtf(tok));
+      out.tokenizer = {
+        type: s.type,
+        vocab_size: s.vocabSize,
+        merges: s.merges,
+        added_tokens: s.addedTokens,
+        specials: s.specials,
+        domains: s.domains,
+      };
+    } catch (e) {
+      out.tokenizer = `invalid HTF block: ${(e as Error).message}`;
+    }
+  }
   const hints = await hnf.readBlock(0xa);
   if (hints.length) {
     try {
       out.hints = JSON.parse(new TextDecoder().decode(hints));
     } catch {
       out.hints = "(not valid JSON)";
+    }
+  }
+  const bin = await hnf.readBlock(0xb);
+  if (bin.length) {
+    try {
+      out.hints_binary = decodeHintsBinary(bin);
+    } catch (e) {
+      out.hints_binary = `invalid: ${(e as Error).message}`;
     }
   }
   return out;

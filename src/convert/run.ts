@@ -9,6 +9,7 @@ import { F16_MAX } from "../hqs/f16.ts";
 import type { HqsFormat, HqsSearch } from "../hqs/kernel.ts";
 import { HqsPool } from "../hqs/pool.ts";
 import type { HnfWriter } from "../hnf/writer.ts";
+import type { SafetensorsFolder, SourceTensor } from "../safetensors/mod.ts";
 import type { ConversionPlan, PlannedTensor } from "./plan.ts";
 import type { ConvertEvent, TensorReport } from "./progress.ts";
 
@@ -38,8 +39,8 @@ interface ChunkStats {
   sumSq: number;
 }
 
-/** Checks and sanitises one chunk in place; returns its counts and sums. */
-function scanChunk(x: Float32Array, policy: NonfinitePolicy): ChunkStats {
+/** Checks and sanitises one chunk in place; returns its counts (and sums when asked). */
+function scanChunk(x: Float32Array, policy: NonfinitePolicy, sums: boolean): ChunkStats {
   let nonfinite = 0;
   let clamped = 0;
   let sum = 0;
@@ -57,10 +58,49 @@ function scanChunk(x: Float32Array, policy: NonfinitePolicy): ChunkStats {
       clamped++;
       x[i] = v = -F16_MAX;
     }
-    sum += v;
-    sumSq += v * v;
+    if (sums) {
+      sum += v;
+      sumSq += v * v;
+    }
   }
   return { nonfinite, clamped, sum, sumSq };
+}
+
+/**
+ * Reads a tensor in chunks with one read always ahead of the consumer, so disk reads overlap
+ * decoding, quantizing and writing. A yielded buffer stays valid until the consumer asks for
+ * the chunk after next; `fresh` gives a new SharedArrayBuffer-backed buffer for every chunk
+ * (padded to whole super-blocks) that the worker pool can use without copying.
+ */
+async function* readChunks(
+  folder: SafetensorsFolder,
+  src: SourceTensor,
+  numel: number,
+  chunk: number,
+  fresh: boolean,
+): AsyncGenerator<Float32Array> {
+  const es = src.byteLength / numel;
+  const scratch = [new Uint8Array(chunk * es), new Uint8Array(chunk * es)];
+  const ring = fresh
+    ? []
+    : [new Float32Array(Math.min(chunk, numel)), new Float32Array(Math.min(chunk, numel))];
+  let k = 0;
+  const start = (s: number): Promise<Float32Array> => {
+    const n = Math.min(chunk, numel - s);
+    const x = fresh
+      ? new Float32Array(new SharedArrayBuffer(Math.ceil(n / 256) * 256 * 4))
+      : ring[k % 2].subarray(0, n);
+    const p = folder.readF32(src, s, n, x, scratch[k % 2]).then(() => x);
+    p.catch(() => {}); // a read left in flight when the consumer stops must not crash the process
+    k++;
+    return p;
+  };
+  let next: Promise<Float32Array> | null = numel > 0 ? start(0) : null;
+  for (let s = 0; next; s += chunk) {
+    const cur = await next;
+    next = s + chunk < numel ? start(s + chunk) : null;
+    yield cur;
+  }
 }
 
 function checkAbort(signal?: AbortSignal) {
@@ -123,21 +163,19 @@ export async function writeTensors(
           sumSq: stats.sumSq + s.sumSq,
         };
       };
-      if (t.dtype === "fp16") {
-        const buf = new Float32Array(Math.min(chunk, t.numel));
-        const h = new Float16Array(buf.length);
+      const quantized = t.dtype !== "fp16";
+      const chunks = readChunks(folder, t.source, t.numel, chunk, quantized);
+      if (!quantized) {
+        const h = new Float16Array(Math.min(chunk, t.numel));
         const hb = new Uint8Array(h.buffer);
-        for (let s = 0; s < t.numel; s += chunk) {
+        for await (const x of chunks) {
           checkAbort(options.signal);
-          const n = Math.min(chunk, t.numel - s);
-          const x = buf.subarray(0, n);
-          await folder.readF32(t.source, s, n, x);
-          add(scanChunk(x, options.nonfinite));
+          add(scanChunk(x, options.nonfinite, false));
           if (stats.nonfinite === 0 || options.nonfinite === "zero") {
             h.set(x);
-            await writer.write(hb.subarray(0, n * 2));
+            await writer.write(hb.subarray(0, x.length * 2));
           }
-          bytesDone += n * bytesPerElem;
+          bytesDone += x.length * bytesPerElem;
           emit(t, i);
         }
       } else {
@@ -150,12 +188,12 @@ export async function writeTensors(
           sqErr += r.sqErr;
           await writer.write(r.bytes);
         };
-        for (let s = 0; s < t.numel; s += chunk) {
+        let done = 0;
+        for await (const x of chunks) {
           checkAbort(options.signal);
-          const n = Math.min(chunk, t.numel - s);
-          const x = new Float32Array(Math.ceil(n / 256) * 256);
-          await folder.readF32(t.source, s, n, x);
-          add(scanChunk(x.subarray(0, n), options.nonfinite));
+          const n = Math.min(chunk, t.numel - done);
+          done += n;
+          add(scanChunk(x.subarray(0, n), options.nonfinite, true));
           if (stats.nonfinite === 0 || options.nonfinite === "zero") {
             inflight.push(pool!.encode(t.dtype as HqsFormat, x, options.search));
             if (inflight.length >= maxInflight) await drainOne();

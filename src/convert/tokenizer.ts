@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { buildHtf, type TokenizerSource } from "../htf/mod.ts";
 import type { ConversionPlan } from "./plan.ts";
 
 /** The tokenizer block and what goes with it. */
@@ -17,6 +18,14 @@ export interface TokenizerBlock {
   warnings: string[];
 }
 
+/** Which HTF domain each CLI slot's tokenizer fills (reference §10.1); vision has none. */
+const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>> = {
+  text: "text",
+  cortex: "cortex",
+  code: "code",
+  audio: "audio",
+};
+
 /**
  * Returns the tokenizer block of a plan, or null when no tower has tokenizer files.
  *
@@ -26,6 +35,31 @@ export interface TokenizerBlock {
  * const tok = await buildTokenizerBlock(plan);
  * ```
  */
-export function buildTokenizerBlock(_plan: ConversionPlan): Promise<TokenizerBlock | null> {
-  return Promise.resolve(null);
+export async function buildTokenizerBlock(plan: ConversionPlan): Promise<TokenizerBlock | null> {
+  const sources: TokenizerSource[] = [];
+  for (const t of plan.towers) {
+    const domain = DOMAIN_OF[t.role];
+    if (domain) sources.push({ dir: t.spec.dir, domain });
+  }
+  if (sources.length === 0) return null;
+  const htf = await buildHtf(sources);
+  if (!htf) return null;
+  const summary = htf.summary as unknown as Record<string, unknown>;
+  return {
+    blob: htf.blob,
+    summary,
+    manifest: {
+      // §15 item 21: count the domains actually written, not the sources requested.
+      tokenizer: {
+        format: "HTF3",
+        multi_domain: htf.summary.domains.length > 1,
+        domains: htf.summary.domains.length,
+        type: htf.summary.type,
+        vocab_size: htf.summary.vocabSize,
+        merges: htf.summary.merges,
+      },
+      tokenizer_extra: htf.manifestExtra,
+    },
+    warnings: htf.warnings,
+  };
 }

@@ -66,7 +66,9 @@ export class HnfWriter {
   #file: Deno.FsFile;
   #pos = HNF_DATA_START;
   #buf: Uint8Array;
+  #spare: Uint8Array;
   #bufLen = 0;
+  #pending: Promise<void> | null = null;
   #blocks: HnfBlockEntry[] = [];
   #tensors: ManifestTensor[] = [];
   #block = -1;
@@ -80,6 +82,7 @@ export class HnfWriter {
     this.tempPath = tempPath;
     this.#file = file;
     this.#buf = new Uint8Array(bufferBytes);
+    this.#spare = new Uint8Array(bufferBytes);
   }
 
   /** Opens a temporary file beside `path` and reserves the header and table. */
@@ -120,10 +123,21 @@ export class HnfWriter {
     return this.#pos;
   }
 
+  /** Starts writing the buffer in the background (one write in flight) and swaps buffers. */
   async #flush(): Promise<void> {
     if (this.#bufLen === 0) return;
-    await this.#writeRaw(this.#buf.subarray(0, this.#bufLen));
+    await this.#drain();
+    const full = this.#buf.subarray(0, this.#bufLen);
+    this.#pending = this.#writeRaw(full);
+    this.#pending.catch(() => {}); // observed by #drain
+    [this.#buf, this.#spare] = [this.#spare, this.#buf];
     this.#bufLen = 0;
+  }
+
+  async #drain(): Promise<void> {
+    const p = this.#pending;
+    this.#pending = null;
+    if (p) await p;
   }
 
   async #writeRaw(bytes: Uint8Array): Promise<void> {
@@ -140,6 +154,7 @@ export class HnfWriter {
     this.#pos += bytes.length;
     if (bytes.length >= this.#buf.length) {
       await this.#flush();
+      await this.#drain();
       await this.#writeRaw(bytes);
       return;
     }
@@ -264,6 +279,7 @@ export class HnfWriter {
     const bytes = new TextEncoder().encode(text);
     await this.#put(bytes);
     await this.#flush();
+    await this.#drain();
     const fileSize = this.#pos;
     const blocks: HnfBlockEntry[] = [];
     for (let i = 0; i < HNF_BLOCK_COUNT; i++) {
@@ -294,6 +310,7 @@ export class HnfWriter {
 
   /** Abandons the file: closes and removes the temporary file. Safe to call twice. */
   async abort(): Promise<void> {
+    await this.#drain().catch(() => {});
     if (!this.#done) {
       this.#done = true;
       try {

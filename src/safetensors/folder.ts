@@ -33,9 +33,15 @@ export interface SafetensorsFolder {
   dataBytes: number;
   /**
    * Decodes elements `[start, start + count)` of a tensor into `out` (at element 0).
-   * Reads only those bytes.
+   * Reads only those bytes. Concurrent calls must pass distinct `scratch` buffers.
    */
-  readF32(tensor: SourceTensor, start: number, count: number, out: Float32Array): Promise<void>;
+  readF32(
+    tensor: SourceTensor,
+    start: number,
+    count: number,
+    out: Float32Array,
+    scratch?: Uint8Array,
+  ): Promise<void>;
   /** Closes every shard. */
   close(): void;
 }
@@ -225,7 +231,7 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
     tensors,
     metadata,
     dataBytes: tensors.reduce((s, t) => s + t.byteLength, 0),
-    async readF32(tensor, start, count, out) {
+    async readF32(tensor, start, count, out, ownScratch) {
       if (!DECODABLE_DTYPES.includes(tensor.dtype)) {
         throw new HeliosError(
           "UNSUPPORTED_DTYPE",
@@ -236,8 +242,13 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
       }
       const es = DTYPE_SIZES[tensor.dtype];
       const bytes = count * es;
-      if (scratch.length < bytes) scratch = new Uint8Array(Math.max(bytes, scratch.length * 2));
-      const buf = scratch.subarray(0, bytes);
+      let buf: Uint8Array;
+      if (ownScratch && ownScratch.length >= bytes && ownScratch.byteOffset % 4 === 0) {
+        buf = ownScratch.subarray(0, bytes);
+      } else {
+        if (scratch.length < bytes) scratch = new Uint8Array(Math.max(bytes, scratch.length * 2));
+        buf = scratch.subarray(0, bytes);
+      }
       const handle = handles.get(tensor.file);
       if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
       await readExactly(handle, tensor.offset + start * es, buf, tensor.file);

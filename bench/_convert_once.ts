@@ -1,0 +1,31 @@
+/**
+ * Child process of the conversion benchmarks: converts once and prints seconds and peak RSS
+ * (VmHWM) as JSON, so the parent measures the conversion alone.
+ *
+ * Usage: deno run -A bench/_convert_once.ts MODEL OUT QUANT SEARCH THREADS
+ *
+ * @module
+ */
+import { convert, type QuantChoice } from "../mod.ts";
+
+const [model, out, quant, search, threads] = Deno.args;
+const t0 = performance.now();
+const report = await convert({
+  models: { text: model },
+  output: out,
+  quant: quant as QuantChoice,
+  search: search === "fast" ? "fast" : "mse",
+  threads: Number(threads),
+  force: true,
+});
+const seconds = (performance.now() - t0) / 1000;
+const status = await Deno.readTextFile("/proc/self/status").catch(() => "");
+const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+const q = report.tensors.filter((t) => t.relRmse !== undefined);
+console.log(JSON.stringify({
+  seconds,
+  peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null,
+  sourceBytes: report.sourceBytes,
+  outputBytes: report.outputBytes,
+  meanRelRmse: q.length ? q.reduce((s, t) => s + t.relRmse!, 0) / q.length : null,
+}));
