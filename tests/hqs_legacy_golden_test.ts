@@ -105,3 +105,14 @@ Deno.test("quantize pads the flattened tensor with zeros and dequantize truncate
     assert.equal(dequantize(f, new Uint8Array(0), 0).length, 0);
   }
 });
+
+Deno.test("groups beyond the f16 range saturate instead of turning infinite", () => {
+  const x = new Float32Array(256);
+  for (let i = 0; i < 256; i++) x[i] = (i % 2 ? 1 : -1) * (50000 + 1000 * (i % 16));
+  for (const f of ["hq4k", "hq5k"] as const) {
+    for (const search of ["mse", "fast"] as const) {
+      const y = dequantize(f, quantize(f, x, { search }), 256);
+      assert.ok(y.every((v) => Number.isFinite(v) && Math.abs(v) <= 65504 * 2), `${f} ${search}`);
+    }
+  }
+});

@@ -37,12 +37,6 @@ const BATCH_BLOCKS = 64;
 const T = f16Table();
 const fround = Math.fround;
 
-/** The code of one element, exactly as the search evaluates it. */
-function code(v: number, m: number, s: number, qmax: number): number {
-  const t = fround(fround(fround(v - m) / s) * qmax) + 0.5;
-  return t <= 0 ? 0 : t >= qmax ? qmax : (t | 0);
-}
-
 /**
  * Creates an HQ4K or HQ5K kernel that chooses group parameters with `backend`.
  *
@@ -70,6 +64,7 @@ export function createLegacyKernel(
     minBits: new Uint16Array(BATCH_BLOCKS * GROUPS),
     rangeBits: new Uint16Array(BATCH_BLOCKS * GROUPS),
     sqErr: new Float64Array(BATCH_BLOCKS * GROUPS),
+    codes: new Uint8Array(BATCH_BLOCKS * HQS_SUPER_BLOCK),
   };
 
   function encode(
@@ -91,7 +86,7 @@ export function createLegacyKernel(
       }
       const nGroups = nb * GROUPS;
       backend.searchGroups(scratch, nGroups, qmax, search, params);
-      const { minBits, rangeBits, sqErr } = params;
+      const { minBits, rangeBits, sqErr, codes } = params;
       for (let g = 0; g < nGroups; g++) total += sqErr[g];
       for (let b = 0; b < nb; b++) {
         const base = outOff + (b0 + b) * blockBytes;
@@ -105,17 +100,15 @@ export function createLegacyKernel(
           out[h + 1] = mb >>> 8;
           out[h + 2] = sb & 0xff;
           out[h + 3] = sb >>> 8;
-          const m = T[mb];
-          const s = T[sb];
           const e = g * HQS_GROUP;
-          const q0 = code(scratch[e], m, s, qmax);
-          const q1 = code(scratch[e + 1], m, s, qmax);
-          const q2 = code(scratch[e + 2], m, s, qmax);
-          const q3 = code(scratch[e + 3], m, s, qmax);
-          const q4 = code(scratch[e + 4], m, s, qmax);
-          const q5 = code(scratch[e + 5], m, s, qmax);
-          const q6 = code(scratch[e + 6], m, s, qmax);
-          const q7 = code(scratch[e + 7], m, s, qmax);
+          const q0 = codes[e];
+          const q1 = codes[e + 1];
+          const q2 = codes[e + 2];
+          const q3 = codes[e + 3];
+          const q4 = codes[e + 4];
+          const q5 = codes[e + 5];
+          const q6 = codes[e + 6];
+          const q7 = codes[e + 7];
           if (five) {
             const p = pay + 5 * gi;
             // V = Σ q[k] · 2^(5k), little-endian: bits 0–31 then bits 32–39.

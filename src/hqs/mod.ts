@@ -22,7 +22,7 @@ export * from "./f16.ts";
 export { getKernel, KERNELS } from "./registry.ts";
 export { CPU_SEARCH, type GroupParams, groupSqErr, type HqsSearchBackend } from "./search.ts";
 export { createLegacyKernel, HQ4K_KERNEL, HQ5K_KERNEL } from "./legacy.ts";
-export { HqsPool, type HqsPoolOptions, type HqsPoolResult } from "./pool.ts";
+export { HQS_POOL_SLICE_BLOCKS, HqsPool, type HqsPoolOptions, type HqsPoolResult } from "./pool.ts";
 
 /** Options of {@link quantize}. */
 export interface QuantizeOptions {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { f16Table } from "./f16.ts";
+import { F16_MAX, f16Table } from "./f16.ts";
 import { HQS_GROUP, type HqsSearch } from "./kernel.ts";
 
 /** Smallest range the fast path stores (reference EPS, §7.1). */
@@ -29,6 +29,8 @@ export interface GroupParams {
   readonly rangeBits: Uint16Array;
   /** Squared error of each group's round trip, summed over its 8 elements. */
   readonly sqErr: Float64Array;
+  /** The 8 codes of each group (0 … Qmax), as the format's round trip assigns them. */
+  readonly codes: Uint8Array;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface HqsSearchBackend {
   /** A short name for logs and benchmarks. */
   readonly name: string;
   /**
-   * Fills `out[0 .. nGroups)` with the parameters and squared errors of the groups
+   * Fills `out[0 .. nGroups)` with the parameters, squared errors and codes of the groups
    * `groups[8g .. 8g + 8)`, for a format with `qmax` levels above zero (15 or 31).
    */
   searchGroups(
@@ -55,6 +57,7 @@ const T = f16Table();
 const h16 = new Float16Array(1);
 const u16 = new Uint16Array(h16.buffer);
 const fround = Math.fround;
+const F16_MAX_BITS = 0x7bff;
 
 function f16Bits(x: number): number {
   h16[0] = x;
@@ -81,6 +84,21 @@ export function groupSqErr(
   rangeBits: number,
   qmax: number,
 ): number {
+  return evalCodes(x, off, minBits, rangeBits, qmax);
+}
+
+// Codes of the last candidate evaluated, and of the best one so far.
+const qTmp = new Uint8Array(HQS_GROUP);
+const qBest = new Uint8Array(HQS_GROUP);
+
+/** {@link groupSqErr}, also leaving the group's codes in qTmp. */
+function evalCodes(
+  x: Float32Array,
+  off: number,
+  minBits: number,
+  rangeBits: number,
+  qmax: number,
+): number {
   const m = T[minBits];
   const s = T[rangeBits];
   if (!(s > 0) || s === Infinity || m - m !== 0) return Infinity;
@@ -88,9 +106,10 @@ export function groupSqErr(
   let err = 0;
   for (let k = 0; k < HQS_GROUP; k++) {
     const v = x[off + k];
-    // t ≥ 0.5 on the middle branch, so truncation is floor: round half away from zero, clamped.
     const t = fround(fround(fround(v - m) / s) * qmax) + 0.5;
+    // t ≥ 0.5 on the middle branch, so truncation is floor: round half away from zero, clamped.
     const q = t <= 0 ? 0 : t >= qmax ? qmax : (t | 0);
+    qTmp[k] = q;
     const e = v - fround(m + q * step);
     err += e * e;
   }
@@ -104,18 +123,23 @@ const unc = new Int32Array(HQS_GROUP);
 
 let bestMin = 0;
 let bestRange = 0;
-let bestErr = Infinity;
+// Doubles live in a typed array rather than module-level `let`s: storing a double into a
+// module variable boxes it, which allocated per candidate and showed up as GC time.
+const DBL = new Float64Array(2);
+const BEST_ERR = 0;
+const ENC_SCORE = 1;
 
 function consider(x: Float32Array, off: number, mb: number, sb: number, qmax: number): void {
-  const e = groupSqErr(x, off, mb, sb, qmax);
-  if (e < bestErr) {
-    bestErr = e;
+  const e = evalCodes(x, off, mb, sb, qmax);
+  if (e < DBL[BEST_ERR]) {
+    DBL[BEST_ERR] = e;
     bestMin = mb;
     bestRange = sb;
+    for (let k = 0; k < HQS_GROUP; k++) qBest[k] = qTmp[k];
   }
 }
 
-/** Searches one group; leaves the result in bestMin / bestRange / bestErr. */
+/** Searches one group; leaves the result in bestMin / bestRange / DBL[BEST_ERR]. */
 function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): void {
   let mn = x[off];
   let mx = mn;
@@ -132,16 +156,17 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
       iMax = k;
     }
   }
-  // Fast path, exactly as the reference (§8.2): f32 range, floored at EPS, then f16.
+  // Fast path, exactly as the reference (§8.2): f32 range, floored at EPS, then f16. Unlike the
+  // reference, min and range saturate at ±65504 instead of becoming infinite, so a group beyond
+  // the f16 range still gets finite (clamped) values.
   const r32 = fround(mx - mn);
-  let sb = f16Bits(r32 > HQS_EPS ? r32 : HQS_EPS);
-  if (!(T[sb] >= HQS_EPS)) sb = f16Bits(HQS_EPS);
-  const mb = f16Bits(mn);
+  const sb = r32 >= F16_MAX ? F16_MAX_BITS : f16Bits(r32 > HQS_EPS ? r32 : HQS_EPS);
+  const mb = mn <= -F16_MAX ? F16_MAX_BITS | 0x8000 : mn >= F16_MAX ? F16_MAX_BITS : f16Bits(mn);
   bestMin = mb;
   bestRange = sb;
-  bestErr = Infinity;
+  DBL[BEST_ERR] = Infinity;
   consider(x, off, mb, sb, qmax);
-  if (!mse || bestErr === 0) return;
+  if (!mse || DBL[BEST_ERR] === 0) return;
 
   const range = mx - mn;
   if (!(range > 0) || iMin === iMax) return;
@@ -152,7 +177,7 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
     sy += y;
   }
   encTop = -1;
-  encScore = 0;
+  DBL[ENC_SCORE] = 0;
   enumerate(qmax, range, iMin, iMax, sy);
   enumerate(qmax - 1, range, iMin, iMax, sy);
   if (encTop < 0) return;
@@ -185,13 +210,12 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
 const PRUNE_LO = 0.25;
 const PRUNE_HI = 1 - PRUNE_LO;
 let encTop = -1;
-let encScore = 0;
 let encMask = 0;
 
 /**
  * Enumerates the floor/ceil code assignments of the interior elements on the lattice that puts
  * the group's min at code 0 and its max at code `top`; keeps the best least-squares score
- * (explained variance of the fit, larger is better) in encTop / encScore / encMask, where bit k
+ * (explained variance of the fit, larger is better) in encTop / DBL[ENC_SCORE] / encMask, where bit k
  * of encMask means element k takes the ceiling.
  */
 function enumerate(
@@ -229,14 +253,15 @@ function enumerate(
   }
   const inv = 1 / HQS_GROUP;
   let mask = forced;
+  let bestScore = DBL[ENC_SCORE];
   const count = 1 << nu;
   for (let j = 0;;) {
     const sqq = b - a * a * inv;
     const sxq = c - sy * a * inv;
     if (sxq > 0) {
       const score = sxq * sxq / sqq;
-      if (score > encScore) {
-        encScore = score;
+      if (score > bestScore) {
+        bestScore = score;
         encMask = mask;
         encTop = top;
       }
@@ -257,6 +282,7 @@ function enumerate(
     }
     mask ^= 1 << k;
   }
+  DBL[ENC_SCORE] = bestScore;
 }
 
 /**
@@ -290,6 +316,7 @@ function tryFit(
  *   minBits: new Uint16Array(1),
  *   rangeBits: new Uint16Array(1),
  *   sqErr: new Float64Array(1),
+ *   codes: new Uint8Array(8),
  * };
  * CPU_SEARCH.searchGroups(new Float32Array([0, 1, 2, 3, 4, 5, 6, 7]), 1, 31, "mse", out);
  * console.log(out.sqErr[0] <= 1e-6); // true
@@ -299,12 +326,14 @@ export const CPU_SEARCH: HqsSearchBackend = {
   name: "cpu",
   searchGroups(groups, nGroups, qmax, search, out) {
     const mse = search === "mse";
-    const { minBits, rangeBits, sqErr } = out;
+    const { minBits, rangeBits, sqErr, codes } = out;
     for (let g = 0; g < nGroups; g++) {
       searchGroup(groups, g * HQS_GROUP, qmax, mse);
       minBits[g] = bestMin;
       rangeBits[g] = bestRange;
-      sqErr[g] = bestErr;
+      sqErr[g] = DBL[BEST_ERR];
+      const c0 = g * HQS_GROUP;
+      for (let k = 0; k < HQS_GROUP; k++) codes[c0 + k] = qBest[k];
     }
   },
 };
