@@ -192,7 +192,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
           quantization: {
             default: plan.quant,
             embeddings: plan.embeddings,
-            mse_search: search === "mse",
+            mse_search: search === "mse" && plan.tensors.some((t) => t.dtype !== "fp16"),
             hqs_version: "helios-convert-1",
           },
           stats: {

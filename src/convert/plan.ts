@@ -227,7 +227,8 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
           block: m.block,
           class: m.class,
           dtype,
-          shape: src.shape.slice(),
+          // A scalar is written as [1]: the older runtime reader rejects an empty shape (§13).
+          shape: src.shape.length ? src.shape.slice() : [1],
           numel,
           size: dtypeByteSize(dtype, numel)!,
           note,
