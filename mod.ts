@@ -28,6 +28,7 @@ export {
   type NonfinitePolicy,
   planConversion,
   type PlannedTensor,
+  type PlannedTower,
   type PlanOptions,
   type QuantChoice,
   type SkippedTensor,
@@ -53,22 +54,43 @@ export {
   type HqsSearch,
   parseQuantName,
   quantize,
+  type QuantizeOptions,
   relativeRmse,
 } from "./src/hqs/mod.ts";
-export { HqsPool } from "./src/hqs/pool.ts";
+export { HqsPool, type HqsPoolOptions, type HqsPoolResult } from "./src/hqs/pool.ts";
 export {
   openSafetensorsFolder,
   readSafetensorsHeader,
   type SafetensorsFolder,
   type SourceTensor,
-} from "./src/safetensors/mod.ts";
+} from "./src/safetensors/folder.ts";
+export type { SafetensorsHeader, SafetensorsTensorInfo } from "./src/safetensors/header.ts";
+export { loadModelSpec, mapperFor } from "./src/model/mod.ts";
+export type {
+  AudioDims,
+  IgnoredTensor,
+  JsonObject,
+  MappedTensor,
+  Mapper,
+  MapResult,
+  ModelSpec,
+  MoeDims,
+  TensorClass,
+  TextDims,
+  TowerRole,
+  VisionDims,
+} from "./src/model/types.ts";
 export {
-  loadModelSpec,
-  type Mapper,
-  mapperFor,
-  type ModelSpec,
-  type TowerRole,
-} from "./src/model/mod.ts";
-export { type GeneratedModel, generateModel, type GenerateOptions } from "./src/fixtures/mod.ts";
+  type FixtureDtype,
+  type GeneratedModel,
+  generateModel,
+  type GenerateOptions,
+} from "./src/fixtures/mod.ts";
+export type {
+  ArchTemplate,
+  FixtureSize,
+  TensorInit,
+  TensorTemplate,
+} from "./src/fixtures/archs.ts";
 export { type ErrorCode, HeliosError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
