@@ -88,6 +88,10 @@ export interface ConversionReport {
   seconds: number;
 }
 
+function sig6(x: number): number {
+  return Number(x.toPrecision(6));
+}
+
 function countBy(tensors: { dtype: string }[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const t of tensors) out[t.dtype] = (out[t.dtype] ?? 0) + 1;
@@ -204,10 +208,14 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
           quant_error: {
             metric: "rmse_over_population_sigma",
             quantized: quantized.length,
-            mean_rel_rmse: quantized.length
-              ? quantized.reduce((s, r) => s + r.relRmse!, 0) / quantized.length
-              : 0,
-            max_rel_rmse: worst?.relRmse ?? 0,
+            // Six significant digits: the last bits of a float sum depend on the chunking,
+            // and the file must not.
+            mean_rel_rmse: sig6(
+              quantized.length
+                ? quantized.reduce((s, r) => s + r.relRmse!, 0) / quantized.length
+                : 0,
+            ),
+            max_rel_rmse: sig6(worst?.relRmse ?? 0),
             worst: worst?.name ?? "",
           },
           blocks: Object.fromEntries(
