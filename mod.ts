@@ -94,3 +94,9 @@ export type {
 } from "./src/fixtures/archs.ts";
 export { type ErrorCode, HeliosError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
+
+if (import.meta.main) {
+  // `deno run -A jsr:@helios/convert …` runs the command line; library users never load it.
+  const { main } = await import("./src/cli/main.ts");
+  Deno.exit(await main(Deno.args));
+}

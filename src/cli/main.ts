@@ -1,0 +1,130 @@
+/**
+ * The command line's program definition and entry point, shared by `cli.ts` and `mod.ts`.
+ *
+ * @module
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { createProgressRenderer } from "./progress.ts";
+import { runConvert, runGenerate, runInspect } from "./commands.ts";
+import { HeliosError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+/** Builds the command-line program. */
+function buildProgram() {
+  const program = new Command()
+    .name("helios-convert")
+    .description(
+      "Convert Hugging Face models (config.json + safetensors + tokenizer) to HELIOS HNFv9.1 files.",
+    )
+    .version(VERSION, "-V, --version")
+    .argument("[model]", "model folder (same as --text)")
+    .option("-o, --output <file>", "output .hnf file")
+    .option("--text <dir>", "text LLM folder → block 0x0")
+    .option("--vision <dir>", "vision encoder folder → block 0x1")
+    .option("--audio <dir>", "audio encoder folder → block 0x2")
+    .option("--cortex <dir>", "second LLM folder → block 0x7")
+    .option("--code <dir>", "code LLM folder → block 0x8")
+    .option(
+      "-q, --quant <format>",
+      "weight format: HQ5K (default), HQ4K, HQ5.1K, HQ4.1K, HQ3.1K or FP16",
+    )
+    .option(
+      "--runtime <gen>",
+      "target runtime generation: legacy (HQ5K/HQ4K) or current (HQ4.1K/HQ5.1K)",
+    )
+    .addOption(
+      new Option(
+        "--embeddings <format>",
+        "token embedding format (untied embeddings only for hq62k)",
+      )
+        .choices(["fp16", "hq62k", "hq41k"] as const),
+    )
+    .option("--no-mse", "fast: min/max parameters, no search")
+    .option("--fast", "alias of --no-mse")
+    .option("--threads <n>", "worker threads (default: all cores)", positiveInt)
+    .addOption(
+      new Option("--nonfinite <policy>", "NaN/Inf in weights: error or zero")
+        .choices(["error", "zero"] as const).default("error" as const),
+    )
+    .option("--no-tokenizer", "do not write the tokenizer block")
+    .option("--dry-run", "print the plan, write nothing")
+    .option("--json", "print the report as JSON on stdout")
+    .option("-f, --force", "replace an existing output file")
+    .option("-v, --verbose", "per-tensor lines, stack traces on error")
+    .action(async (model, opts) => {
+      const verbose = !!opts.verbose;
+      const renderer = createProgressRenderer({ verbose, tty: Deno.stderr.isTerminal() });
+      try {
+        await runConvert(model, opts, renderer.onEvent);
+      } finally {
+        renderer.finish();
+      }
+    });
+
+  program.command("inspect")
+    .description("show what is inside an HNF file")
+    .argument("<file>", "HNF file")
+    .option("--json", "print JSON")
+    .option("--no-verify", "skip checksum verification (faster on big files)")
+    .action(async (file, opts) => {
+      await runInspect(file, { json: !!opts.json, verify: opts.verify });
+    });
+
+  program.command("generate")
+    .description("write a synthetic Hugging Face model folder (for tests, demos and benchmarks)")
+    .argument("<dir>", "folder to create")
+    .option("--arch <name>", "architecture", "llama")
+    .addOption(
+      new Option("--size <size>", "tiny or bench (~2 GB)").choices(["tiny", "bench"] as const)
+        .default("tiny" as const),
+    )
+    .addOption(
+      new Option("--dtype <dtype>", "source dtype").choices(["F32", "F16", "BF16"] as const)
+        .default("BF16" as const),
+    )
+    .option("--shards <n>", "number of safetensors shards", positiveInt, 1)
+    .option("--seed <n>", "random seed", positiveInt, 1)
+    .option("-f, --force", "replace an existing folder")
+    .action(async (dir, opts) => {
+      await runGenerate(dir, opts);
+    });
+  return program;
+}
+
+/**
+ * Runs the command line with `args` and returns the exit code: 0 ok, 1 failure, 2 usage.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * Deno.exit(await main(["inspect", "model.hnf"]));
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  const verbose = args.includes("-v") || args.includes("--verbose");
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is a usage error.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof HeliosError && e.code === "BAD_OPTION") {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`error: ${msg}`);
+    if (verbose && e instanceof Error && e.stack) console.error(e.stack);
+    return 1;
+  }
+}
