@@ -152,8 +152,15 @@ function groupError(
 /**
  * Given the lattice tables for globals (dMin, minBase), picks every group's (k, j) = (q_scale,
  * q_min) by a local search and stores them in curK / curJ; returns the summed squared error.
+ * The group's previous (k, j) is tried first so that the early exits bite from the start.
  */
-function assignGroups(spec: CompactSpec, dScale: number, dMin: number, minBase: number): number {
+function assignGroups(
+  spec: CompactSpec,
+  dScale: number,
+  dMin: number,
+  minBase: number,
+  warm: boolean,
+): number {
   const { qMax, codeMax } = spec;
   const t = spec.bits - 3;
   const spanF = SPAN[t], maxK = MAX_K[t], maxJ = MAX_J[t];
@@ -162,6 +169,9 @@ function assignGroups(spec: CompactSpec, dScale: number, dMin: number, minBase: 
   const dm = dMin / codeMax;
   let total = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const base = g * HQS_GROUP;
+    const v0 = xb[base], v1 = xb[base + 1], v2 = xb[base + 2], v3 = xb[base + 3];
+    const v4 = xb[base + 4], v5 = xb[base + 5], v6 = xb[base + 6], v7 = xb[base + 7];
     const lo = gMin[g], hi = gMax[g];
     const r = hi - lo;
     // Spans from "clips half a step at each end" up to spanF × range + one min-grid step.
@@ -172,8 +182,15 @@ function assignGroups(spec: CompactSpec, dScale: number, dMin: number, minBase: 
     if (kLo > kHi) kLo = kHi;
     if (kHi - kLo >= maxK) kHi = kLo + maxK - 1;
     let best = Infinity, bk = 0, bj = 0;
+    if (warm) {
+      bk = curK[g];
+      bj = curJ[g];
+      const step = steps[bk];
+      best = groupError(qMax, g, step, mins[bj], null, 0);
+    }
     for (let k = kLo; k <= kHi; k++) {
       const step = steps[k];
+      const inv = step > 0 ? 1 / step : 0;
       // Lattice starts that reach both ends within half a step (centred when too short).
       const span = qMax * step;
       let a = hi - span - 0.5 * step, z = lo + 0.5 * step;
@@ -193,7 +210,49 @@ function assignGroups(spec: CompactSpec, dScale: number, dMin: number, minBase: 
       if (j1 > codeMax) j1 = codeMax;
       if (j0 > j1) j0 = j1 = j1 < 0 ? 0 : codeMax;
       for (let j = j0; j <= j1; j++) {
-        const e = groupError(qMax, g, step, mins[j], null, 0, best);
+        // Exact lower bound: no lattice point lies below min or above min + span.
+        const m = mins[j];
+        const under = m - lo, over = hi - m - span;
+        let lb = 0;
+        if (under > 0) lb = under * under;
+        if (over > 0) lb += over * over;
+        if (lb >= best) continue;
+        // The 8 squared residuals, inlined (a call here would box its f64 result); the
+        // extreme-prone ends first, with early exits once the bound is reached.
+        let tq = (v0 - m) * inv;
+        let q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        let d = v0 - m - q * step;
+        let e = d * d;
+        tq = (v7 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v7 - m - q * step;
+        e += d * d;
+        tq = (v1 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v1 - m - q * step;
+        e += d * d;
+        tq = (v6 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v6 - m - q * step;
+        e += d * d;
+        if (e >= best) continue;
+        tq = (v2 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v2 - m - q * step;
+        e += d * d;
+        tq = (v5 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v5 - m - q * step;
+        e += d * d;
+        if (e >= best) continue;
+        tq = (v3 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v3 - m - q * step;
+        e += d * d;
+        tq = (v4 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v4 - m - q * step;
+        e += d * d;
         if (e < best) {
           best = e;
           bk = k;
@@ -386,6 +445,7 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
       f16BitsToF32(candBits[0]),
       f16BitsToF32(candBits[1]),
       f16BitsToF32(candBits[2]),
+      true,
     );
     if (e < best) {
       best = e;
@@ -394,9 +454,13 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
       bestJ.set(curJ);
     }
     if (round === rounds - 1 || !refitGlobals(spec)) break;
-    candBits[0] = f16Clamp(globals[2], 0);
-    candBits[1] = f16Clamp(globals[1], 0);
-    candBits[2] = f16Clamp(globals[0], -F16_MAX);
+    const d = f16Clamp(globals[2], 0), m = f16Clamp(globals[1], 0);
+    const mb = f16Clamp(globals[0], -F16_MAX);
+    // A fixed point of the alternation: the next round would repeat this one.
+    if (d === candBits[0] && m === candBits[1] && mb === candBits[2]) break;
+    candBits[0] = d;
+    candBits[1] = m;
+    candBits[2] = mb;
     setTables(spec, candBits);
   }
   setTables(spec, bestBits);
