@@ -23,6 +23,8 @@ function buildProgram() {
       "Convert Hugging Face models (config.json + safetensors + tokenizer) to HELIOS HNFv9.1 files.",
     )
     .version(VERSION, "-V, --version")
+    // Without this, the convert options (--json, --force) swallow the subcommands' own.
+    .enablePositionalOptions()
     .argument("[model]", "model folder (same as --text)")
     .option("-o, --output <file>", "output .hnf file")
     .option("--text <dir>", "text LLM folder → block 0x0")
