@@ -74,15 +74,40 @@ for (const k of COMPACT_KERNELS) {
   });
 }
 
-/** Must-targets of issue 6 (relative RMSE, Gaussian σ = 0.02, default search). */
-const TARGETS: Record<string, number> = { hq31k: 0.093, hq41k: 0.0475, hq51k: 0.0245 };
+/**
+ * Issue 6 must-targets are 9.3 / 4.75 / 2.45 % (relative RMSE, Gaussian σ = 0.02, default search);
+ * these bounds are what the search reaches on this seed (9.264 / 4.695 / 2.418 / 1.049 %), with a
+ * little slack, so a regression shows before a target is missed.
+ */
+const TARGETS: Record<string, number> = {
+  hq31k: 0.0928,
+  hq41k: 0.0472,
+  hq51k: 0.0243,
+  hq62k: 0.0106,
+};
 
 for (const k of COMPACT_KERNELS) {
   const target = TARGETS[k.format];
-  if (target === undefined) continue;
-  Deno.test(`${k.format} meets ${(target * 100).toFixed(2)} % relative RMSE on 256K Gaussians`, () => {
+  Deno.test(`${k.format} reaches ${(target * 100).toFixed(2)} % relative RMSE on 256K Gaussians`, () => {
     const x = fillRandom(new Float32Array(1 << 18), 42, "gaussian" as Dist, 0.02);
     const rel = relRmse(x, encode(k, x, "mse").y);
     assert.ok(rel <= target, `${(rel * 100).toFixed(3)} %`);
+  });
+
+  Deno.test(`${k.format} search is deterministic and independent of the batch split`, () => {
+    const x = fillRandom(new Float32Array(16 * 256), 9, "student-t", 0.02);
+    const whole = new Uint8Array(16 * k.blockBytes);
+    k.encode(x, 0, 16, whole, 0, "mse");
+    const again = new Uint8Array(whole.length);
+    k.encode(x, 0, 16, again, 0, "mse");
+    assert.deepEqual(again, whole);
+    const split = new Uint8Array(whole.length);
+    for (let b = 0; b < 16; b++) k.encode(x, b * 256, 1, split, b * k.blockBytes, "mse");
+    assert.deepEqual(split, whole);
+  });
+
+  Deno.test(`${k.format} search beats the fast path on Student-t (ν = 3) data`, () => {
+    const x = fillRandom(new Float32Array(1 << 16), 43, "student-t", 0.02);
+    assert.ok(relRmse(x, encode(k, x, "mse").y) < relRmse(x, encode(k, x, "fast").y));
   });
 }

@@ -4,12 +4,18 @@
  * squared errors in a {@link CompactParams} batch, so a WebGPU backend can replace this one
  * without touching the byte packing in `compact.ts`.
  *
- * The "mse" search alternates two exact-given-the-other steps, as llama.cpp's K-quants do:
- * given the super-block's f16 globals (d_scale, d_min, min_base), each group picks its
- * (q_scale, q_min) and element codes by a local search over the 2-D code grid; given every
- * group's codes, the globals are refitted by 3×3 least squares over all 256 elements. The best
- * parameters seen (squared error, evaluated on the exact decoded lattice) win; the "fast" path
- * is always one of the candidates, so the search is never worse than it.
+ * The "mse" search, for each super-block:
+ * 1. hq31k / hq41k: a cheap model picks the globals. For d_scale covering the widest group and a
+ *    window of q_scale codes per group, the lattice anchored at the group's minimum and at its
+ *    maximum is refitted by least squares (codes fixed); each refit start (and its whole-step
+ *    shifts that keep the codes in range) is a "point" with error e, and a min-grid value at
+ *    distance δ from it costs at most e + 8δ². (d_min, min_base) are searched on that bound, and
+ *    each group then takes the exact best of the two min-grid codes around each of its points.
+ *    hq51k / hq62k start from the fast path's globals with an exact local group search.
+ * 2. A few least-squares refits of the globals (all 256 elements, codes fixed), each followed by
+ *    an exact local group search, as llama.cpp's K-quants do.
+ * Errors are compared in f64 on the exact f32 lattice; the fast path's parameters are always a
+ * candidate and are re-checked on the exact f32 decode, so the search is never worse than it.
  *
  * @module
  */
@@ -77,12 +83,15 @@ export interface CompactSearchBackend {
 }
 
 /**
- * Tuning of the "mse" search per element-code width (3…6 bits, index bits − 3): alternation
- * rounds, how far above the group's range the lattice span may reach (×range, plus one min-grid
- * step), and the most q_scale / q_min values tried per group. Measured on Gaussian data: wider
- * windows buy alignment of the 8 values with the coarse 4-bit grids, mostly for 3 bits.
+ * Tuning of the "mse" search per element-code width (3…6 bits, index bits − 3). MODEL: start
+ * from the model search's globals (else from the fast path's); REFITS: least-squares refits of
+ * the globals, each followed by an exact local group search. SPAN, MAX_K, MAX_J bound that local
+ * search: how far above the group's range the lattice span may reach (×range, plus one min-grid
+ * step), and the most q_scale / q_min values tried per group. Chosen on Gaussian and Student-t
+ * data (σ = 0.02) for the fastest setting that keeps the error targets with a margin.
  */
-const ROUNDS = [6, 3, 3, 2];
+const MODEL = [true, true, false, false];
+const REFITS = [1, 1, 1, 0];
 const SPAN = [1.5, 1.2, 1.2, 1.02];
 const MAX_K = [10, 6, 6, 4];
 const MAX_J = [12, 8, 8, 4];
@@ -423,60 +432,352 @@ function writeGroupCodes(spec: CompactSpec, out: CompactParams, b: number): void
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// "mse" search: a cheap per-group model, a global search on it, one exact assignment.
+
+/**
+ * Model search tuning (hq31k, hq41k): q_scale codes per group (from the first whose span covers
+ * K_ALPHA × the range), d_min scalings and min_base phases (in min-grid steps) tried, and the most
+ * whole-step shifts of a lattice start kept.
+ */
+const K_WIN = 3;
+const K_ALPHA = [0.85, 0.9];
+const M_FACTORS = [1, 1.1];
+const PHASES = [0, 0.5];
+const MAX_SHIFT = 1;
+
+const MAXP = 32;
+const ptPos = new Float64Array(COMPACT_GROUPS * MAXP);
+const ptErr = new Float64Array(COMPACT_GROUPS * MAXP);
+const ptK = new Uint8Array(COMPACT_GROUPS * MAXP);
+const nPts = new Uint8Array(COMPACT_GROUPS);
+const modelBits = new Uint16Array(3);
+
+/** Adds a point (lattice start `pos`, model error `e`, q_scale `k`) to group g if room. */
+function addPoint(g: number, pos: number, e: number, k: number): void {
+  const n = nPts[g];
+  if (n >= MAXP) return;
+  const i = g * MAXP + n;
+  ptPos[i] = pos;
+  ptErr[i] = e;
+  ptK[i] = k;
+  nPts[g] = n + 1;
+}
+
+/**
+ * For every group and a window of q_scale codes under d_scale `dScale` (tables in `steps`), the
+ * lattice starts that are least-squares optimal for the codes of the lattice anchored at the
+ * group's minimum, and at its maximum, with their errors; plus the shifts of each that keep the
+ * codes in range. Points whose error exceeds the group's best by more than `slackErr` are
+ * dropped (they cannot win even against the best point moved half a min-grid step).
+ */
+function buildPoints(spec: CompactSpec, dScale: number, slackErr: number): void {
+  const { qMax, codeMax } = spec;
+  const alpha = K_ALPHA[spec.bits - 3], win = K_WIN;
+  const kUnit = dScale > 0 ? codeMax / dScale : 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    nPts[g] = 0;
+    const base = g * HQS_GROUP;
+    const lo = gMin[g], hi = gMax[g], r = hi - lo;
+    let k0 = Math.ceil(alpha * r * kUnit);
+    if (k0 < 1) {
+      // Near-constant group: a zero step at the mean is a candidate.
+      let sx = 0, sxx = 0;
+      for (let i = 0; i < HQS_GROUP; i++) {
+        const v = xb[base + i];
+        sx += v;
+        sxx += v * v;
+      }
+      let e = sxx - sx * sx / HQS_GROUP;
+      if (e < 0) e = 0;
+      addPoint(g, sx / HQS_GROUP, e, 0);
+      k0 = 1;
+    }
+    if (k0 > codeMax) k0 = codeMax;
+    let k1 = k0 + win - 1;
+    if (k1 > codeMax) k1 = codeMax;
+    for (let k = k0; k <= k1; k++) {
+      const s = steps[k];
+      if (!(s > 0)) continue;
+      const inv = 1 / s, span = qMax * s;
+      // Anchored at the minimum.
+      let sr = 0, srr = 0, qh = 0;
+      for (let i = 0; i < HQS_GROUP; i++) {
+        const v = xb[base + i];
+        const tq = (v - lo) * inv;
+        const q = tq >= qMax ? qMax : (tq + 0.5) | 0;
+        const d = v - lo - q * s;
+        sr += d;
+        srr += d * d;
+        if (q > qh) qh = q;
+      }
+      let e = srr - sr * sr / HQS_GROUP;
+      if (e < 0) e = 0;
+      let pos = lo + sr / HQS_GROUP;
+      let room = qMax - qh;
+      if (room > MAX_SHIFT) room = MAX_SHIFT;
+      for (let u = 0; u <= room; u++) addPoint(g, pos - u * s, e, k);
+      // Anchored at the maximum.
+      const m0 = hi - span;
+      sr = 0;
+      srr = 0;
+      let ql = qMax;
+      for (let i = 0; i < HQS_GROUP; i++) {
+        const v = xb[base + i];
+        const tq = (hi - v) * inv;
+        const c = tq >= qMax ? qMax : (tq + 0.5) | 0;
+        const q = qMax - c;
+        const d = v - m0 - q * s;
+        sr += d;
+        srr += d * d;
+        if (q < ql) ql = q;
+      }
+      e = srr - sr * sr / HQS_GROUP;
+      if (e < 0) e = 0;
+      pos = m0 + sr / HQS_GROUP;
+      room = ql > MAX_SHIFT ? MAX_SHIFT : ql;
+      for (let u = 0; u <= room; u++) addPoint(g, pos + u * s, e, k);
+    }
+    // Prune points that cannot win even against the best one moved half a min-grid step.
+    const n = nPts[g], o = g * MAXP;
+    let emin = Infinity;
+    for (let i = 0; i < n; i++) if (ptErr[o + i] < emin) emin = ptErr[o + i];
+    const cut = emin + slackErr;
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      if (ptErr[o + i] > cut) continue;
+      ptPos[o + w] = ptPos[o + i];
+      ptErr[o + w] = ptErr[o + i];
+      ptK[o + w] = ptK[o + i];
+      w++;
+    }
+    nPts[g] = w;
+  }
+}
+
+/** Model error of the block for min grid (minBase, dMin): each group's best point, moved. */
+function modelError(codeMax: number, minBase: number, dMin: number, bound: number): number {
+  const delta = dMin / codeMax;
+  const inv = delta > 0 ? 1 / delta : 0;
+  let total = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const o = g * MAXP, n = nPts[g];
+    let best = Infinity;
+    for (let i = o; i < o + n; i++) {
+      const p = ptPos[i];
+      let j = Math.round((p - minBase) * inv);
+      if (j < 0) j = 0;
+      else if (j > codeMax) j = codeMax;
+      const d = minBase + j * delta - p;
+      const e = ptErr[i] + HQS_GROUP * d * d;
+      if (e < best) best = e;
+    }
+    total += best;
+    if (total >= bound) return total;
+  }
+  return total;
+}
+
+/** Searches (d_min, min_base) on the model for d_scale bits `dBits`; updates modelBits. */
+function searchMinGrid(spec: CompactSpec, dBits: number, bestSoFar: number): number {
+  const { codeMax } = spec;
+  // Cover: the min grid must reach every group's lowest-possible top and highest bottom.
+  let top = -Infinity, bot = Infinity;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const o = g * MAXP, n = nPts[g];
+    let a = Infinity, b = -Infinity;
+    for (let i = o; i < o + n; i++) {
+      const p = ptPos[i];
+      if (p < a) a = p;
+      if (p > b) b = p;
+    }
+    if (b < bot) bot = b;
+    if (a > top) top = a;
+  }
+  if (!(top > bot)) top = bot;
+  let best = bestSoFar;
+  const mf = M_FACTORS, ph = PHASES;
+  for (let a = 0; a < mf.length; a++) {
+    const m0 = (top - bot) * mf[a];
+    for (let c = 0; c < ph.length; c++) {
+      const b0 = bot - ph[c] * m0 / codeMax;
+      const bBits = f16Clamp(b0, -F16_MAX);
+      const minBase = f16BitsToF32(bBits);
+      const mBits = f16UpPos(top - minBase > m0 ? top - minBase : m0);
+      const dMin = f16BitsToF32(mBits);
+      const e = modelError(codeMax, minBase, dMin, best);
+      if (e < best) {
+        best = e;
+        modelBits[0] = dBits;
+        modelBits[1] = mBits;
+        modelBits[2] = bBits;
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * Exact (f64) assignment of every group on the tables in steps / mins: for each surviving point,
+ * the two min-grid codes around it; writes curK / curJ, returns the summed squared error.
+ */
+function assignFromPoints(spec: CompactSpec, minBase: number, dMin: number): number {
+  const { qMax, codeMax } = spec;
+  const jUnit = dMin > 0 ? codeMax / dMin : 0;
+  let total = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const base = g * HQS_GROUP;
+    const v0 = xb[base], v1 = xb[base + 1], v2 = xb[base + 2], v3 = xb[base + 3];
+    const v4 = xb[base + 4], v5 = xb[base + 5], v6 = xb[base + 6], v7 = xb[base + 7];
+    const o = g * MAXP, n = nPts[g];
+    let best = Infinity, bk = 0, bj = 0;
+    for (let pi = o; pi < o + n; pi++) {
+      const k = ptK[pi];
+      const step = steps[k];
+      const inv = step > 0 ? 1 / step : 0;
+      let ja = Math.floor((ptPos[pi] - minBase) * jUnit);
+      if (ja < 0) ja = 0;
+      else if (ja > codeMax) ja = codeMax;
+      const jb = ja < codeMax ? ja + 1 : ja;
+      for (let j = ja; j <= jb; j++) {
+        const m = mins[j];
+        let tq = (v0 - m) * inv;
+        let q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        let d = v0 - m - q * step;
+        let e = d * d;
+        tq = (v7 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v7 - m - q * step;
+        e += d * d;
+        tq = (v1 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v1 - m - q * step;
+        e += d * d;
+        tq = (v6 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v6 - m - q * step;
+        e += d * d;
+        if (e >= best) continue;
+        tq = (v2 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v2 - m - q * step;
+        e += d * d;
+        tq = (v5 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v5 - m - q * step;
+        e += d * d;
+        if (e >= best) continue;
+        tq = (v3 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v3 - m - q * step;
+        e += d * d;
+        tq = (v4 - m) * inv;
+        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
+        d = v4 - m - q * step;
+        e += d * d;
+        if (e < best) {
+          best = e;
+          bk = k;
+          bj = j;
+        }
+      }
+    }
+    curK[g] = bk;
+    curJ[g] = bj;
+    total += best;
+  }
+  return total;
+}
+
+/**
+ * Model search with d_scale covering the widest group: writes the best (d_scale, d_min,
+ * min_base) to modelBits; false when no candidate had a finite model error.
+ */
+function modelGlobals(spec: CompactSpec, slackErr: number): boolean {
+  let rMax = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const r = gMax[g] - gMin[g];
+    if (r > rMax) rMax = r;
+  }
+  const dBits = f16UpPos(rMax);
+  const dScale = f16BitsToF32(dBits);
+  latticeTables(spec, dScale, 0, 0, steps, mins);
+  buildPoints(spec, dScale, slackErr);
+  return searchMinGrid(spec, dBits, Infinity) < Infinity;
+}
+
 function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: HqsSearch): void {
   fastGlobals(spec, fastBits);
   if (mode === "fast") {
     writeBlock(spec, out, b, fastBits);
     return;
   }
-  // The fast path's lattice is the first candidate.
-  let best = 0;
+  const { qMax, codeMax } = spec;
+  const t = spec.bits - 3;
+  let fastErr = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
-    best += groupError(spec.qMax, g, steps[curK[g]], mins[curJ[g]], null, 0);
+    fastErr += groupError(qMax, g, steps[curK[g]], mins[curJ[g]], null, 0);
   }
-  bestBits.set(fastBits);
-  bestK.set(curK);
-  bestJ.set(curJ);
-  candBits.set(fastBits);
-  const rounds = ROUNDS[spec.bits - 3];
-  for (let round = 0; round < rounds; round++) {
-    const e = assignGroups(
+  if (fastErr === 0) {
+    writeBlock(spec, out, b, fastBits);
+    return;
+  }
+  // Start: the model's globals (exact group codes from its points), or the fast path's globals
+  // with an exact local group search warm-started from the fast codes.
+  let e: number;
+  if (MODEL[t]) {
+    const delta = f16BitsToF32(fastBits[1]) / codeMax;
+    if (!modelGlobals(spec, 2 * delta * delta)) modelBits.set(fastBits);
+    setTables(spec, modelBits);
+    e = assignFromPoints(spec, f16BitsToF32(modelBits[2]), f16BitsToF32(modelBits[1]));
+    candBits.set(modelBits);
+  } else {
+    candBits.set(fastBits);
+    e = assignGroups(
       spec,
-      f16BitsToF32(candBits[0]),
-      f16BitsToF32(candBits[1]),
-      f16BitsToF32(candBits[2]),
+      f16BitsToF32(fastBits[0]),
+      f16BitsToF32(fastBits[1]),
+      f16BitsToF32(fastBits[2]),
       true,
     );
-    if (e < best) {
-      best = e;
-      bestBits.set(candBits);
-      bestK.set(curK);
-      bestJ.set(curJ);
-    }
-    if (round === rounds - 1 || !refitGlobals(spec)) break;
+  }
+  bestBits.set(candBits);
+  bestK.set(curK);
+  bestJ.set(curJ);
+  for (let round = 0; round < REFITS[t]; round++) {
+    if (!refitGlobals(spec)) break;
     const d = f16Clamp(globals[2], 0), m = f16Clamp(globals[1], 0);
     const mb = f16Clamp(globals[0], -F16_MAX);
-    // A fixed point of the alternation: the next round would repeat this one.
+    // A fixed point: the next round would repeat this one.
     if (d === candBits[0] && m === candBits[1] && mb === candBits[2]) break;
     candBits[0] = d;
     candBits[1] = m;
     candBits[2] = mb;
     setTables(spec, candBits);
+    const e2 = assignGroups(spec, f16BitsToF32(d), f16BitsToF32(m), f16BitsToF32(mb), true);
+    if (e2 < e) {
+      e = e2;
+      bestBits.set(candBits);
+      bestK.set(curK);
+      bestJ.set(curJ);
+    }
+  }
+  if (!(e < fastErr)) {
+    fastGlobals(spec, fastBits);
+    writeBlock(spec, out, b, fastBits);
+    return;
   }
   setTables(spec, bestBits);
   curK.set(bestK);
   curJ.set(bestJ);
   writeBlock(spec, out, b, bestBits);
-  if (bestBits[0] === fastBits[0] && bestBits[1] === fastBits[1] && bestBits[2] === fastBits[2]) {
-    return;
-  }
   // Chosen on f64 errors; keep the fast path's parameters if the exact f32 decode disagrees.
   fastGlobals(spec, fastBits);
   for (let g = 0; g < COMPACT_GROUPS; g++) {
-    groupError(spec.qMax, g, steps[curK[g]], mins[curJ[g]], fastCodes, 0);
+    groupError(qMax, g, steps[curK[g]], mins[curJ[g]], fastCodes, 0);
   }
-  const fastErr = exactError(spec.qMax, curK, curJ, fastCodes, 0);
-  if (fastErr <= out.sqErr[b]) writeBlock(spec, out, b, fastBits);
+  const fastExact = exactError(qMax, curK, curJ, fastCodes, 0);
+  if (fastExact <= out.sqErr[b]) writeBlock(spec, out, b, fastBits);
 }
 
 const fastCodes = new Uint8Array(HQS_SUPER_BLOCK);
