@@ -5,7 +5,8 @@
  * data is generated in 4M-element chunks, so memory stays moderate.
  *
  *     deno run -A bench/hqs_quantize_100m.ts [--elements N] [--threads 1,2]
- *         [--dist gaussian|student-t] [--no-reference]
+ *         [--dist gaussian|student-t] [--formats hq5k,hq4k,hq51k,hq41k,hq31k]
+ *         [--search mse,fast] [--no-reference]
  *
  * @module
  */
@@ -25,6 +26,8 @@ function arg(name: string, fallback: string): string {
 const elements = Math.ceil(Number(arg("elements", "100000000")) / 256) * 256;
 const threadList = arg("threads", "1,2").split(",").map(Number);
 const dist = arg("dist", "gaussian");
+const formats = arg("formats", "hq5k,hq4k").split(",") as HqsFormat[];
+const searches = arg("search", "mse,fast").split(",") as HqsSearch[];
 if (dist !== "gaussian" && dist !== "student-t") throw new Error(`Unknown --dist '${dist}'`);
 
 function fill(rng: Rng, x: Float32Array): void {
@@ -84,8 +87,8 @@ async function run(format: HqsFormat, search: HqsSearch, threads: number, sigma:
 const sigma = Math.sqrt(variance());
 console.log(`${elements} elements, ${dist} (scale 0.02, seed ${SEED}), σ = ${sigma.toFixed(6)}`);
 const rows = [];
-for (const format of ["hq5k", "hq4k"] as const) {
-  for (const search of ["mse", "fast"] as const) {
+for (const format of formats) {
+  for (const search of searches) {
     for (const threads of threadList) rows.push(await run(format, search, threads, sigma));
   }
 }

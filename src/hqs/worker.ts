@@ -11,23 +11,33 @@ import { getKernel } from "./registry.ts";
 
 self.onmessage = (e: MessageEvent<HqsWorkerTask>) => {
   const t = e.data;
-  const reply: HqsWorkerReply = { id: t.id };
+  const reply: HqsWorkerReply = { id: t.id, part: t.part };
+  const transfer: ArrayBuffer[] = [];
   try {
     const kernel = getKernel(t.format);
+    const first = t.sliceStart * HQS_POOL_SLICE_BLOCKS;
+    const last = Math.min(t.sliceEnd * HQS_POOL_SLICE_BLOCKS, t.nBlocks);
+    const outBuf = new ArrayBuffer((last - first) * kernel.blockBytes);
+    const errBuf = new ArrayBuffer((t.sliceEnd - t.sliceStart) * 8);
+    const out = new Uint8Array(outBuf);
+    const err = new Float64Array(errBuf);
     for (let s = t.sliceStart; s < t.sliceEnd; s++) {
       const b0 = s * HQS_POOL_SLICE_BLOCKS;
       const nb = Math.min(HQS_POOL_SLICE_BLOCKS, t.nBlocks - b0);
-      t.err[s] = kernel.encode(
+      err[s - t.sliceStart] = kernel.encode(
         t.x,
         b0 * HQS_SUPER_BLOCK,
         nb,
-        t.out,
-        b0 * kernel.blockBytes,
+        out,
+        (b0 - first) * kernel.blockBytes,
         t.search,
       );
     }
+    reply.out = out;
+    reply.err = err;
+    transfer.push(outBuf, errBuf);
   } catch (err) {
     reply.error = err instanceof Error ? err.message : String(err);
   }
-  self.postMessage(reply);
+  self.postMessage(reply, transfer);
 };
