@@ -82,6 +82,17 @@ export async function buildExtras(
       tokenizer = tok.summary;
       Object.assign(manifest, tok.manifest);
       warnings.push(...tok.warnings);
+      const ids = Number(tok.summary.vocabSize ?? 0) + Number(tok.summary.addedTokens ?? 0);
+      const emb = plan.tensors.find((t) =>
+        t.block === BlockId.TEXT_MODEL && t.name.endsWith("token_embedding.weight")
+      );
+      if (emb && ids > emb.shape[0]) {
+        warnings.push(
+          `the tokenizer has ${ids} tokens but ${emb.name} has ${
+            emb.shape[0]
+          } rows: ids past the last row cannot be embedded (wrong tokenizer?)`,
+        );
+      }
     } else {
       warnings.push("no tokenizer files found: the file has no tokenizer block (0x9)");
     }

@@ -134,12 +134,13 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
   try {
     options.onEvent?.({ type: "plan", plan });
     for (const w of plan.warnings) warn(w);
+    const planWarnings = [...plan.warnings];
     if (plan.unmapped.length > 0) {
-      warn(
-        `${plan.unmapped.length} tensor(s) not mapped and not written: ${
-          plan.unmapped.slice(0, 5).map((u) => u.name).join(", ")
-        }${plan.unmapped.length > 5 ? ", …" : ""}`,
-      );
+      const w = `${plan.unmapped.length} tensor(s) not mapped and not written: ${
+        plan.unmapped.slice(0, 5).map((u) => u.name).join(", ")
+      }${plan.unmapped.length > 5 ? ", …" : ""}`;
+      planWarnings.push(w);
+      warn(w);
     }
     const extras = await buildExtras(plan, { tokenizer: options.tokenizer });
     for (const w of extras.warnings) warn(w);
@@ -157,7 +158,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
       unmapped: plan.unmapped,
       tokenizer: extras.tokenizer,
       flags: extras.flags,
-      warnings: [...plan.warnings, ...extras.warnings],
+      warnings: [...planWarnings, ...extras.warnings],
       sourceBytes: plan.sourceBytes,
     };
     if (options.dryRun) {

@@ -68,28 +68,28 @@ function scanChunk(x: Float32Array, policy: NonfinitePolicy, sums: boolean): Chu
 
 /**
  * Reads a tensor in chunks with one read always ahead of the consumer, so disk reads overlap
- * decoding, quantizing and writing. A yielded buffer stays valid until the consumer asks for
- * the chunk after next; `fresh` gives a new SharedArrayBuffer-backed buffer for every chunk
- * (padded to whole super-blocks) that the worker pool can use without copying.
+ * decoding, quantizing and writing. Buffers come from a ring of `ring` buffers used in turn:
+ * a yielded buffer stays valid until `ring - 1` further chunks have been read. `shared` ring
+ * buffers live in SharedArrayBuffers the worker pool reads without copying; their length is
+ * padded to whole super-blocks with zeros. A fixed ring matters: V8 reclaims
+ * SharedArrayBuffers lazily, and a fresh one per chunk grew the heap by gigabytes.
  */
 async function* readChunks(
   folder: SafetensorsFolder,
   src: SourceTensor,
   numel: number,
   chunk: number,
-  fresh: boolean,
+  shared: boolean,
+  ring: Float32Array[],
 ): AsyncGenerator<Float32Array> {
   const es = src.byteLength / numel;
   const scratch = [new Uint8Array(chunk * es), new Uint8Array(chunk * es)];
-  const ring = fresh
-    ? []
-    : [new Float32Array(Math.min(chunk, numel)), new Float32Array(Math.min(chunk, numel))];
   let k = 0;
   const start = (s: number): Promise<Float32Array> => {
     const n = Math.min(chunk, numel - s);
-    const x = fresh
-      ? new Float32Array(new SharedArrayBuffer(Math.ceil(n / 256) * 256 * 4))
-      : ring[k % 2].subarray(0, n);
+    const buf = ring[k % ring.length];
+    const x = shared ? buf.subarray(0, Math.ceil(n / 256) * 256) : buf.subarray(0, n);
+    if (shared) x.fill(0, n);
     const p = folder.readF32(src, s, n, x, scratch[k % 2]).then(() => x);
     p.catch(() => {}); // a read left in flight when the consumer stops must not crash the process
     k++;
@@ -126,6 +126,16 @@ export async function writeTensors(
   const needsPool = plan.tensors.some((t) => t.dtype !== "fp16");
   const pool = needsPool ? new HqsPool({ threads: options.threads }) : null;
   const reports: TensorReport[] = [];
+  // Ring sizes: plain chunks are consumed before the next read starts (2 suffice); shared
+  // chunks stay in the pool while up to maxInflight encodes run, so the ring needs more.
+  const maxInflight = Math.max(2, options.threads + 1);
+  const plainRing = [0, 1].map(() => new Float32Array(chunk));
+  const sharedRing = needsPool
+    ? Array.from(
+      { length: maxInflight + 2 },
+      () => new Float32Array(new SharedArrayBuffer(chunk * 4)),
+    )
+    : [];
   const start = performance.now();
   let bytesDone = 0;
   let block = -1;
@@ -164,7 +174,14 @@ export async function writeTensors(
         };
       };
       const quantized = t.dtype !== "fp16";
-      const chunks = readChunks(folder, t.source, t.numel, chunk, quantized);
+      const chunks = readChunks(
+        folder,
+        t.source,
+        t.numel,
+        chunk,
+        quantized,
+        quantized ? sharedRing : plainRing,
+      );
       if (!quantized) {
         const h = new Float16Array(Math.min(chunk, t.numel));
         const hb = new Uint8Array(h.buffer);
@@ -181,7 +198,6 @@ export async function writeTensors(
       } else {
         // HQ: the tensor is [N, K] with K % 256 == 0, so the flat and per-row layouts agree
         // and any chunk of whole super-blocks is independent.
-        const maxInflight = Math.max(2, options.threads + 1);
         const inflight: Promise<{ bytes: Uint8Array; sqErr: number }>[] = [];
         const drainOne = async () => {
           const r = await inflight.shift()!;
