@@ -10,6 +10,7 @@ import type { HqsFormat, HqsSearch } from "../hqs/kernel.ts";
 import { HqsPool } from "../hqs/pool.ts";
 import type { HnfWriter } from "../hnf/writer.ts";
 import type { SafetensorsFolder, SourceTensor } from "../safetensors/mod.ts";
+import { convertToF16, hasDirectF16 } from "./to_f16.ts";
 import type { ConversionPlan, PlannedTensor } from "./plan.ts";
 import type { ConvertEvent, TensorReport } from "./progress.ts";
 
@@ -103,6 +104,30 @@ async function* readChunks(
   }
 }
 
+/** {@link readChunks} for raw 16-bit elements (BF16/F16 sources), with a ring of two. */
+async function* readRawChunks(
+  folder: SafetensorsFolder,
+  src: SourceTensor,
+  numel: number,
+  chunk: number,
+  ring: Uint16Array[],
+): AsyncGenerator<Uint16Array> {
+  let k = 0;
+  const start = (s: number): Promise<Uint16Array> => {
+    const n = Math.min(chunk, numel - s);
+    const buf = ring[k++ % ring.length];
+    const p = folder.readRaw(src, s, n, new Uint8Array(buf.buffer)).then(() => buf.subarray(0, n));
+    p.catch(() => {}); // a read left in flight when the consumer stops must not crash the process
+    return p;
+  };
+  let next: Promise<Uint16Array> | null = numel > 0 ? start(0) : null;
+  for (let s = 0; next; s += chunk) {
+    const cur = await next;
+    next = s + chunk < numel ? start(s + chunk) : null;
+    yield cur;
+  }
+}
+
 function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
 }
@@ -130,6 +155,7 @@ export async function writeTensors(
   // chunks stay in the pool while up to maxInflight encodes run, so the ring needs more.
   const maxInflight = Math.max(2, options.threads + 1);
   const plainRing = [0, 1].map(() => new Float32Array(chunk));
+  const rawRing = [0, 1].map(() => new Uint16Array(chunk));
   const sharedRing = needsPool
     ? Array.from(
       { length: maxInflight + 2 },
@@ -174,7 +200,8 @@ export async function writeTensors(
         };
       };
       const quantized = t.dtype !== "fp16";
-      const chunks = readChunks(
+      const direct = !quantized && hasDirectF16(t.source.dtype);
+      const chunks = direct ? null : readChunks(
         folder,
         t.source,
         t.numel,
@@ -182,10 +209,25 @@ export async function writeTensors(
         quantized,
         quantized ? sharedRing : plainRing,
       );
-      if (!quantized) {
+      if (direct) {
+        // BF16/F16 → FP16 straight from the raw bits (to_f16.ts), no f32 round trip.
+        const out = new Uint16Array(Math.min(chunk, t.numel));
+        const ob = new Uint8Array(out.buffer);
+        for await (const raw of readRawChunks(folder, t.source, t.numel, chunk, rawRing)) {
+          checkAbort(options.signal);
+          const n = raw.length;
+          const c = convertToF16(t.source.dtype, raw, out.subarray(0, n));
+          add({ nonfinite: c.nonfinite, clamped: c.clamped, sum: 0, sumSq: 0 });
+          if (stats.nonfinite === 0 || options.nonfinite === "zero") {
+            await writer.write(ob.subarray(0, n * 2));
+          }
+          bytesDone += n * bytesPerElem;
+          emit(t, i);
+        }
+      } else if (!quantized) {
         const h = new Float16Array(Math.min(chunk, t.numel));
         const hb = new Uint8Array(h.buffer);
-        for await (const x of chunks) {
+        for await (const x of chunks!) {
           checkAbort(options.signal);
           add(scanChunk(x, options.nonfinite, false));
           if (stats.nonfinite === 0 || options.nonfinite === "zero") {
@@ -205,7 +247,7 @@ export async function writeTensors(
           await writer.write(r.bytes);
         };
         let done = 0;
-        for await (const x of chunks) {
+        for await (const x of chunks!) {
           checkAbort(options.signal);
           const n = Math.min(chunk, t.numel - done);
           done += n;

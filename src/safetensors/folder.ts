@@ -42,6 +42,11 @@ export interface SafetensorsFolder {
     out: Float32Array,
     scratch?: Uint8Array,
   ): Promise<void>;
+  /**
+   * Reads the raw little-endian bytes of elements `[start, start + count)` into `dst` (which
+   * must hold them) and returns the filled part. Any dtype.
+   */
+  readRaw(tensor: SourceTensor, start: number, count: number, dst: Uint8Array): Promise<Uint8Array>;
   /** Closes every shard. */
   close(): void;
 }
@@ -231,6 +236,14 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
     tensors,
     metadata,
     dataBytes: tensors.reduce((s, t) => s + t.byteLength, 0),
+    async readRaw(tensor, start, count, dst) {
+      const es = DTYPE_SIZES[tensor.dtype];
+      const buf = dst.subarray(0, count * es);
+      const handle = handles.get(tensor.file);
+      if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
+      await readExactly(handle, tensor.offset + start * es, buf, tensor.file);
+      return buf;
+    },
     async readF32(tensor, start, count, out, ownScratch) {
       if (!DECODABLE_DTYPES.includes(tensor.dtype)) {
         throw new HeliosError(

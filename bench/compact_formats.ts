@@ -3,7 +3,7 @@
  * runs) and relative RMSE for each format and search, next to llama.cpp K-quants at equal bits
  * per weight, and the legacy HQ5K "mse" kernel measured the same way as a speed reference.
  *
- * `deno run -A bench/hqs_compact_bench.ts [--elements N] [--dist gaussian|student-t]
+ * `deno run -A bench/compact_formats.ts [--elements N] [--dist gaussian|student-t]
  *   [--search fast|mse|both] [--reps R] [--formats hq31k,hq41k,...]`
  *
  * @module
