@@ -7,9 +7,20 @@ import assert from "node:assert/strict";
 import { HeliosError } from "../src/errors.ts";
 import { generateModel, type GenerateOptions } from "../src/fixtures/mod.ts";
 
-/** Creates a temporary folder, removed by the returned disposer. */
-export async function tempDir(prefix = "helios-test-"): Promise<string> {
-  return await Deno.makeTempDir({ prefix });
+let root: string | null = null;
+
+/** Creates a temporary folder; all of them are removed when the test module exits. */
+export async function tempDir(prefix = "t-"): Promise<string> {
+  if (root === null) {
+    root = await Deno.makeTempDir({ prefix: "helios-test-" });
+    const dir = root;
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  }
+  return await Deno.makeTempDir({ dir: root, prefix });
 }
 
 /** Generates a model into a new temp folder and returns the folder. */
