@@ -23,6 +23,19 @@ import { F16_MAX, f16BitsToF32, f32ToF16Bits } from "./f16.ts";
 import type { HqsSearch } from "./kernel.ts";
 import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
 import { COMPACT_GROUPS, type CompactSpec, fmaF32, latticeTables } from "./compact_layout.ts";
+import {
+  MAX_POINTS,
+  MINS_BYTE,
+  modelErrors,
+  N_PTS_BYTE,
+  PT_ERR_BYTE,
+  PT_POS_BYTE,
+  ROW_BEST,
+  rowErrors,
+  wasmF64,
+  wasmU8,
+  XB_BYTE,
+} from "./compact_wasm.ts";
 
 /** Parameters of a batch of super-blocks, struct-of-arrays (one entry per block or group). */
 export interface CompactParams {
@@ -97,11 +110,12 @@ const MAX_K = [10, 6, 6, 4];
 const MAX_J = [12, 8, 8, 4];
 
 // Per-block scratch, allocated once.
-const xb = new Float64Array(HQS_SUPER_BLOCK);
+// The block's values and the min lattice live in the WebAssembly module's memory.
+const xb = wasmF64(XB_BYTE, HQS_SUPER_BLOCK);
 const gMin = new Float64Array(COMPACT_GROUPS);
 const gMax = new Float64Array(COMPACT_GROUPS);
 const steps = new Float64Array(256);
-const mins = new Float64Array(256);
+const mins = wasmF64(MINS_BYTE, 256);
 const curK = new Uint8Array(COMPACT_GROUPS);
 const curJ = new Uint8Array(COMPACT_GROUPS);
 const bestK = new Uint8Array(COMPACT_GROUPS);
@@ -178,9 +192,7 @@ function assignGroups(
   const dm = dMin / codeMax;
   let total = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const base = g * HQS_GROUP;
-    const v0 = xb[base], v1 = xb[base + 1], v2 = xb[base + 2], v3 = xb[base + 3];
-    const v4 = xb[base + 4], v5 = xb[base + 5], v6 = xb[base + 6], v7 = xb[base + 7];
+    const xByte = XB_BYTE + 8 * g * HQS_GROUP;
     const lo = gMin[g], hi = gMax[g];
     const r = hi - lo;
     // Spans from "clips half a step at each end" up to spanF × range + one min-grid step.
@@ -195,7 +207,8 @@ function assignGroups(
       bk = curK[g];
       bj = curJ[g];
       const step = steps[bk];
-      best = groupError(qMax, g, step, mins[bj], null, 0);
+      rowErrors(xByte, step, step > 0 ? 1 / step : 0, qMax, MINS_BYTE + 8 * bj, 1, Infinity);
+      best = ROW_BEST[0];
     }
     for (let k = kLo; k <= kHi; k++) {
       const step = steps[k];
@@ -218,55 +231,11 @@ function assignGroups(
       if (j0 < 0) j0 = 0;
       if (j1 > codeMax) j1 = codeMax;
       if (j0 > j1) j0 = j1 = j1 < 0 ? 0 : codeMax;
-      for (let j = j0; j <= j1; j++) {
-        // Exact lower bound: no lattice point lies below min or above min + span.
-        const m = mins[j];
-        const under = m - lo, over = hi - m - span;
-        let lb = 0;
-        if (under > 0) lb = under * under;
-        if (over > 0) lb += over * over;
-        if (lb >= best) continue;
-        // The 8 squared residuals, inlined (a call here would box its f64 result); the
-        // extreme-prone ends first, with early exits once the bound is reached.
-        let tq = (v0 - m) * inv;
-        let q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        let d = v0 - m - q * step;
-        let e = d * d;
-        tq = (v7 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v7 - m - q * step;
-        e += d * d;
-        tq = (v1 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v1 - m - q * step;
-        e += d * d;
-        tq = (v6 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v6 - m - q * step;
-        e += d * d;
-        if (e >= best) continue;
-        tq = (v2 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v2 - m - q * step;
-        e += d * d;
-        tq = (v5 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v5 - m - q * step;
-        e += d * d;
-        if (e >= best) continue;
-        tq = (v3 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v3 - m - q * step;
-        e += d * d;
-        tq = (v4 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v4 - m - q * step;
-        e += d * d;
-        if (e < best) {
-          best = e;
-          bk = k;
-          bj = j;
-        }
+      const i = rowErrors(xByte, step, inv, qMax, MINS_BYTE + 8 * j0, j1 - j0 + 1, best);
+      if (i >= 0) {
+        best = ROW_BEST[0];
+        bk = k;
+        bj = j0 + i;
       }
     }
     curK[g] = bk;
@@ -446,11 +415,11 @@ const M_FACTORS = [1, 1.1];
 const PHASES = [0, 0.5];
 const MAX_SHIFT = 1;
 
-const MAXP = 32;
-const ptPos = new Float64Array(COMPACT_GROUPS * MAXP);
-const ptErr = new Float64Array(COMPACT_GROUPS * MAXP);
+const MAXP = MAX_POINTS;
+const ptPos = wasmF64(PT_POS_BYTE, COMPACT_GROUPS * MAXP);
+const ptErr = wasmF64(PT_ERR_BYTE, COMPACT_GROUPS * MAXP);
 const ptK = new Uint8Array(COMPACT_GROUPS * MAXP);
-const nPts = new Uint8Array(COMPACT_GROUPS);
+const nPts = wasmU8(N_PTS_BYTE, COMPACT_GROUPS);
 const modelBits = new Uint16Array(3);
 
 /** Adds a point (lattice start `pos`, model error `e`, q_scale `k`) to group g if room. */
@@ -552,30 +521,12 @@ function buildPoints(spec: CompactSpec, dScale: number, slackErr: number): void 
       w++;
     }
     nPts[g] = w;
-  }
-}
-
-/** Model error of the block for min grid (minBase, dMin): each group's best point, moved. */
-function modelError(codeMax: number, minBase: number, dMin: number, bound: number): number {
-  const delta = dMin / codeMax;
-  const inv = delta > 0 ? 1 / delta : 0;
-  let total = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const o = g * MAXP, n = nPts[g];
-    let best = Infinity;
-    for (let i = o; i < o + n; i++) {
-      const p = ptPos[i];
-      let j = Math.round((p - minBase) * inv);
-      if (j < 0) j = 0;
-      else if (j > codeMax) j = codeMax;
-      const d = minBase + j * delta - p;
-      const e = ptErr[i] + HQS_GROUP * d * d;
-      if (e < best) best = e;
+    if ((w & 1) !== 0 && w < MAXP) {
+      // Pad to a whole f64x2 pair with a point that never wins.
+      ptPos[o + w] = ptPos[o];
+      ptErr[o + w] = Infinity;
     }
-    total += best;
-    if (total >= bound) return total;
   }
-  return total;
 }
 
 /** Searches (d_min, min_base) on the model for d_scale bits `dBits`; updates modelBits. */
@@ -605,7 +556,8 @@ function searchMinGrid(spec: CompactSpec, dBits: number, bestSoFar: number): num
       const minBase = f16BitsToF32(bBits);
       const mBits = f16UpPos(top - minBase > m0 ? top - minBase : m0);
       const dMin = f16BitsToF32(mBits);
-      const e = modelError(codeMax, minBase, dMin, best);
+      const delta = dMin / codeMax;
+      const e = modelErrors(minBase, delta, delta > 0 ? 1 / delta : 0, codeMax, best);
       if (e < best) {
         best = e;
         modelBits[0] = dBits;
@@ -626,60 +578,21 @@ function assignFromPoints(spec: CompactSpec, minBase: number, dMin: number): num
   const jUnit = dMin > 0 ? codeMax / dMin : 0;
   let total = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const base = g * HQS_GROUP;
-    const v0 = xb[base], v1 = xb[base + 1], v2 = xb[base + 2], v3 = xb[base + 3];
-    const v4 = xb[base + 4], v5 = xb[base + 5], v6 = xb[base + 6], v7 = xb[base + 7];
+    const xByte = XB_BYTE + 8 * g * HQS_GROUP;
     const o = g * MAXP, n = nPts[g];
     let best = Infinity, bk = 0, bj = 0;
     for (let pi = o; pi < o + n; pi++) {
       const k = ptK[pi];
       const step = steps[k];
-      const inv = step > 0 ? 1 / step : 0;
       let ja = Math.floor((ptPos[pi] - minBase) * jUnit);
       if (ja < 0) ja = 0;
       else if (ja > codeMax) ja = codeMax;
-      const jb = ja < codeMax ? ja + 1 : ja;
-      for (let j = ja; j <= jb; j++) {
-        const m = mins[j];
-        let tq = (v0 - m) * inv;
-        let q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        let d = v0 - m - q * step;
-        let e = d * d;
-        tq = (v7 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v7 - m - q * step;
-        e += d * d;
-        tq = (v1 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v1 - m - q * step;
-        e += d * d;
-        tq = (v6 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v6 - m - q * step;
-        e += d * d;
-        if (e >= best) continue;
-        tq = (v2 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v2 - m - q * step;
-        e += d * d;
-        tq = (v5 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v5 - m - q * step;
-        e += d * d;
-        if (e >= best) continue;
-        tq = (v3 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v3 - m - q * step;
-        e += d * d;
-        tq = (v4 - m) * inv;
-        q = tq <= 0 ? 0 : tq >= qMax ? qMax : (tq + 0.5) | 0;
-        d = v4 - m - q * step;
-        e += d * d;
-        if (e < best) {
-          best = e;
-          bk = k;
-          bj = j;
-        }
+      const nj = ja < codeMax ? 2 : 1;
+      const i = rowErrors(xByte, step, step > 0 ? 1 / step : 0, qMax, MINS_BYTE + 8 * ja, nj, best);
+      if (i >= 0) {
+        best = ROW_BEST[0];
+        bk = k;
+        bj = ja + i;
       }
     }
     curK[g] = bk;
