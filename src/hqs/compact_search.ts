@@ -24,13 +24,14 @@ import type { HqsSearch } from "./kernel.ts";
 import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
 import { COMPACT_GROUPS, type CompactSpec, fmaF32, latticeTables } from "./compact_layout.ts";
 import {
+  anchorStats,
   MAX_POINTS,
   MINS_BYTE,
   modelErrors,
   N_PTS_BYTE,
   PT_ERR_BYTE,
   PT_POS_BYTE,
-  ROW_BEST,
+  RESULTS,
   rowErrors,
   wasmF64,
   wasmU8,
@@ -208,7 +209,7 @@ function assignGroups(
       bj = curJ[g];
       const step = steps[bk];
       rowErrors(xByte, step, step > 0 ? 1 / step : 0, qMax, MINS_BYTE + 8 * bj, 1, Infinity);
-      best = ROW_BEST[0];
+      best = RESULTS[0];
     }
     for (let k = kLo; k <= kHi; k++) {
       const step = steps[k];
@@ -233,7 +234,7 @@ function assignGroups(
       if (j0 > j1) j0 = j1 = j1 < 0 ? 0 : codeMax;
       const i = rowErrors(xByte, step, inv, qMax, MINS_BYTE + 8 * j0, j1 - j0 + 1, best);
       if (i >= 0) {
-        best = ROW_BEST[0];
+        best = RESULTS[0];
         bk = k;
         bj = j0 + i;
       }
@@ -468,42 +469,22 @@ function buildPoints(spec: CompactSpec, dScale: number, slackErr: number): void 
     for (let k = k0; k <= k1; k++) {
       const s = steps[k];
       if (!(s > 0)) continue;
-      const inv = 1 / s, span = qMax * s;
+      const span = qMax * s, m0 = hi - span;
+      anchorStats(XB_BYTE + 8 * base, lo, hi, s, 1 / s, qMax, m0);
       // Anchored at the minimum.
-      let sr = 0, srr = 0, qh = 0;
-      for (let i = 0; i < HQS_GROUP; i++) {
-        const v = xb[base + i];
-        const tq = (v - lo) * inv;
-        const q = tq >= qMax ? qMax : (tq + 0.5) | 0;
-        const d = v - lo - q * s;
-        sr += d;
-        srr += d * d;
-        if (q > qh) qh = q;
-      }
-      let e = srr - sr * sr / HQS_GROUP;
+      let sr = RESULTS[1];
+      let e = RESULTS[2] - sr * sr / HQS_GROUP;
       if (e < 0) e = 0;
       let pos = lo + sr / HQS_GROUP;
-      let room = qMax - qh;
+      let room = qMax - RESULTS[3];
       if (room > MAX_SHIFT) room = MAX_SHIFT;
       for (let u = 0; u <= room; u++) addPoint(g, pos - u * s, e, k);
       // Anchored at the maximum.
-      const m0 = hi - span;
-      sr = 0;
-      srr = 0;
-      let ql = qMax;
-      for (let i = 0; i < HQS_GROUP; i++) {
-        const v = xb[base + i];
-        const tq = (hi - v) * inv;
-        const c = tq >= qMax ? qMax : (tq + 0.5) | 0;
-        const q = qMax - c;
-        const d = v - m0 - q * s;
-        sr += d;
-        srr += d * d;
-        if (q < ql) ql = q;
-      }
-      e = srr - sr * sr / HQS_GROUP;
+      sr = RESULTS[4];
+      e = RESULTS[5] - sr * sr / HQS_GROUP;
       if (e < 0) e = 0;
       pos = m0 + sr / HQS_GROUP;
+      const ql = RESULTS[6];
       room = ql > MAX_SHIFT ? MAX_SHIFT : ql;
       for (let u = 0; u <= room; u++) addPoint(g, pos + u * s, e, k);
     }
@@ -590,7 +571,7 @@ function assignFromPoints(spec: CompactSpec, minBase: number, dMin: number): num
       const nj = ja < codeMax ? 2 : 1;
       const i = rowErrors(xByte, step, step > 0 ? 1 / step : 0, qMax, MINS_BYTE + 8 * ja, nj, best);
       if (i >= 0) {
-        best = ROW_BEST[0];
+        best = RESULTS[0];
         bk = k;
         bj = ja + i;
       }

@@ -1,19 +1,21 @@
 /**
- * The hot loop of the compact search (§7.6) in WebAssembly SIMD: the squared error of one
- * 8-element group for a row of lattice starts (one step, consecutive min-grid codes), in f64x2
- * lanes. The module is assembled here from its instruction list at load time, so there is no
- * binary to trust and nothing to build; it is deterministic (no NaNs reach it, and every f64
- * operation it uses is exactly rounded).
+ * The hot loops of the compact search (§7.6) in WebAssembly SIMD (f64x2 lanes): the squared
+ * errors of one 8-element group for a row of lattice starts, the model's anchored least-squares
+ * statistics, and the model error of a min grid. The module is assembled here, at load time,
+ * from the WAT-like listings below, so there is no binary to trust and nothing to build. It is
+ * deterministic: no NaN reaches it and every f64 operation it uses is exactly rounded (sums may
+ * associate differently from a scalar loop, in the last bit).
  *
- * Memory layout (bytes): the best error at 0, the block's 256 values (f64) at {@link XB_BYTE},
- * the 256 min-lattice values (f64) at {@link MINS_BYTE}.
+ * Memory (bytes): results at 0…63, the block's 256 values (f64) at {@link XB_BYTE}, the min
+ * lattice at {@link MINS_BYTE}, the model points at {@link PT_POS_BYTE} / {@link PT_ERR_BYTE}
+ * with their counts at {@link N_PTS_BYTE}. The memory never grows, so views stay valid.
  *
  * @module
  */
 
 /** Byte offset of the block's values (256 × f64) in the module's memory. */
 export const XB_BYTE = 64;
-/** Byte offset of the min lattice (256 × f64) in the module's memory. */
+/** Byte offset of the min lattice (256 × f64). */
 export const MINS_BYTE = XB_BYTE + 256 * 8;
 /** Most model points per group. */
 export const MAX_POINTS = 32;
@@ -24,26 +26,44 @@ export const PT_ERR_BYTE = PT_POS_BYTE + 32 * MAX_POINTS * 8;
 /** Byte offset of the point counts (32 × u8; each group's list padded to an even length). */
 export const N_PTS_BYTE = PT_ERR_BYTE + 32 * MAX_POINTS * 8;
 
-// Opcodes (core spec §5.4; SIMD: 0xfd prefix and a LEB128 sub-opcode).
-const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b, VOID = 0x40;
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d;
-const GET = 0x20, SET = 0x21, TEE = 0x22;
-const F64_STORE = 0x39, I32_CONST = 0x41, F64_CONST = 0x44, RETURN = 0x0f, LOAD8_U = 0x2d;
-const I32_GE_S = 0x4e, F64_LT = 0x63, F64_GE = 0x66, I32_ADD = 0x6a, F64_ADD = 0xa0;
-const I32_AND = 0x71, I32_SHL = 0x74, I32_MUL = 0x6c, F64_MIN = 0xa4;
-const simd = (op: number): number[] => op < 128 ? [0xfd, op] : [0xfd, (op & 127) | 128, op >> 7];
-const V_LOAD = (offset: number) => [...simd(0x00), 4, offset];
-const V_LOAD_OFF = (offset: number) => [...simd(0x00), 4, ...leb(offset)];
-const V_LOAD64_SPLAT = [...simd(0x0a), 3, 0];
-const F64X2_SPLAT = simd(0x14);
-const F64X2_LANE = (lane: number) => [...simd(0x21), lane];
-const F64X2_FLOOR = simd(0x75);
-const F64X2_ADD = simd(0xf0), F64X2_SUB = simd(0xf1), F64X2_MUL = simd(0xf2);
-const F64X2_PMIN = simd(0xf6), F64X2_PMAX = simd(0xf7);
-
-function f64Bytes(v: number): number[] {
-  return [...new Uint8Array(new Float64Array([v]).buffer)];
-}
+/** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
+const OPS: Record<string, [number[], string]> = {
+  "block": [[0x02, 0x40], ""],
+  "loop": [[0x03, 0x40], ""],
+  "if": [[0x04, 0x40], ""],
+  "end": [[0x0b], ""],
+  "br": [[0x0c], "u"],
+  "br_if": [[0x0d], "u"],
+  "return": [[0x0f], ""],
+  "local.get": [[0x20], "local"],
+  "local.set": [[0x21], "local"],
+  "local.tee": [[0x22], "local"],
+  "i32.load8_u": [[0x2d, 0], "u"],
+  "f64.store": [[0x39, 3], "u"],
+  "i32.const": [[0x41], "s"],
+  "f64.const": [[0x44], "f64"],
+  "i32.ge_s": [[0x4e], ""],
+  "f64.lt": [[0x63], ""],
+  "f64.ge": [[0x66], ""],
+  "i32.add": [[0x6a], ""],
+  "i32.mul": [[0x6c], ""],
+  "i32.and": [[0x71], ""],
+  "i32.shl": [[0x74], ""],
+  "f64.add": [[0xa0], ""],
+  "f64.min": [[0xa4], ""],
+  "f64.max": [[0xa5], ""],
+  "v128.load": [[0xfd, 0x00, 4], "u"],
+  "v128.load64_splat": [[0xfd, 0x0a, 3], "u"],
+  "f64x2.splat": [[0xfd, 0x14], ""],
+  "f64x2.extract_lane": [[0xfd, 0x21], "u"],
+  "f64x2.floor": [[0xfd, 0x75], ""],
+  "f64x2.add": [[0xfd, 0xf0, 0x01], ""],
+  "f64x2.sub": [[0xfd, 0xf1, 0x01], ""],
+  "f64x2.mul": [[0xfd, 0xf2, 0x01], ""],
+  "f64x2.pmin": [[0xfd, 0xf6, 0x01], ""],
+  "f64x2.pmax": [[0xfd, 0xf7, 0x01], ""],
+};
+const TYPES: Record<string, number> = { i32: 0x7f, f64: 0x7c, v128: 0x7b };
 
 function leb(n: number): number[] {
   const out: number[] = [];
@@ -61,443 +81,214 @@ function sleb(n: number): number[] {
   for (;;) {
     const b = n & 127;
     n >>= 7;
-    if ((n === 0 && (b & 64) === 0) || (n === -1 && (b & 64) !== 0)) {
-      out.push(b);
-      return out;
-    }
+    if ((n === 0 && (b & 64) === 0) || (n === -1 && (b & 64) !== 0)) return [...out, b];
     out.push(b | 128);
   }
 }
+
+/** One function: its signature, its locals ("name:type …") and its listing. */
+interface Func {
+  params: string;
+  result: string;
+  locals: string;
+  code: string;
+}
+
+/** Assembles a function body: locals declared one by one, then the listing's instructions. */
+function assemble(f: Func): number[] {
+  const names = new Map<string, number>();
+  const decl = (s: string) => s.split(/\s+/).filter((t) => t).map((t) => t.split(":"));
+  const params = decl(f.params), locals = decl(f.locals);
+  for (const [n] of [...params, ...locals]) names.set(n, names.size);
+  const out: number[] = [...leb(locals.length)];
+  for (const [, t] of locals) out.push(1, TYPES[t]);
+  const toks = f.code.replace(/;;[^\n]*/g, "").split(/\s+/).filter((t) => t);
+  for (let i = 0; i < toks.length; i++) {
+    const op = OPS[toks[i]];
+    if (op === undefined) throw new Error(`unknown instruction "${toks[i]}"`);
+    out.push(...op[0]);
+    const imm = op[1];
+    if (imm === "") continue;
+    const a = toks[++i];
+    if (imm === "local") {
+      const idx = names.get(a);
+      if (idx === undefined) throw new Error(`unknown local "${a}"`);
+      out.push(...leb(idx));
+    } else if (imm === "u") out.push(...leb(Number(a)));
+    else if (imm === "s") out.push(...sleb(Number(a)));
+    else out.push(...new Uint8Array(new Float64Array([Number(a)]).buffer));
+  }
+  out.push(0x0b);
+  return [...leb(out.length), ...out];
+}
+
+// Codes of one f64x2 pair at `u` = x − m: q = clamp(floor(u·inv + ½), 0, qMax), the same codes as
+// the scalar search's (t ≤ 0 ? 0 : t ≥ qMax ? qMax : (t + ½) | 0).
+const ROUND = `local.get inv f64x2.mul local.get half f64x2.add f64x2.floor
+  local.get zero f64x2.pmax local.get vq f64x2.pmin`;
+
+/**
+ * row(xg, step, inv, qMax, jp, n, best) → the index of the candidate with the smallest error
+ * strictly below `best`, or −1; that error goes to memory[0]. Candidate i is the lattice
+ * (f64 at jp + 8i, step) on the group's 8 values at byte xg.
+ */
+function rowTerm(k: number): string {
+  return `local.get x${k} local.get m f64x2.sub local.tee u ${ROUND} local.set q
+    local.get u local.get q local.get vstep f64x2.mul f64x2.sub local.tee u local.get u f64x2.mul`;
+}
+const ROW: Func = {
+  params: "xg:i32 step:f64 inv1:f64 qmax:f64 jp:i32 n:i32 best:f64",
+  result: "i32",
+  locals: `x0:v128 x1:v128 x2:v128 x3:v128 vstep:v128 inv:v128 vq:v128 half:v128 zero:v128
+    m:v128 u:v128 q:v128 acc:v128 e:f64 i:i32 bi:i32`,
+  code: `
+    local.get xg v128.load 0 local.set x0   local.get xg v128.load 16 local.set x1
+    local.get xg v128.load 32 local.set x2  local.get xg v128.load 48 local.set x3
+    local.get step f64x2.splat local.set vstep  local.get inv1 f64x2.splat local.set inv
+    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    i32.const -1 local.set bi
+    block loop
+      local.get i local.get n i32.ge_s br_if 1
+      local.get jp v128.load64_splat 0 local.set m
+      ${rowTerm(0)} ${rowTerm(1)} f64x2.add ${rowTerm(2)} f64x2.add ${rowTerm(3)} f64x2.add
+      local.tee acc f64x2.extract_lane 0 local.get acc f64x2.extract_lane 1 f64.add local.tee e
+      local.get best f64.lt
+      if local.get e local.set best local.get i local.set bi end
+      local.get i i32.const 1 i32.add local.set i
+      local.get jp i32.const 8 i32.add local.set jp
+      br 0
+    end end
+    i32.const 0 local.get best f64.store 0
+    local.get bi`,
+};
+
+/**
+ * anchors(xg, lo, hi, s, inv, qMax, m0): least-squares statistics of the group's values against
+ * the lattice (step s) anchored at its minimum `lo` and at its maximum `hi` (start m0 = hi −
+ * qMax·s): Σd, Σd², the highest code; then Σd, Σd², the lowest code; to memory[8…56).
+ */
+function anchorTerm(k: number): string {
+  return `local.get x${k} local.get lo f64x2.sub local.tee u ${ROUND} local.tee q
+    local.get qx f64x2.pmax local.set qx
+    local.get u local.get q local.get vs f64x2.mul f64x2.sub local.tee u
+    local.get sr f64x2.add local.set sr  local.get u local.get u f64x2.mul local.get srr f64x2.add
+    local.set srr`;
+}
+function anchorTopTerm(k: number): string {
+  return `local.get hi local.get x${k} f64x2.sub ${ROUND} local.set q
+    local.get vq local.get q f64x2.sub local.tee q local.get qx f64x2.pmin local.set qx
+    local.get x${k} local.get m0 f64x2.sub local.get q local.get vs f64x2.mul f64x2.sub local.tee u
+    local.get sr f64x2.add local.set sr  local.get u local.get u f64x2.mul local.get srr f64x2.add
+    local.set srr`;
+}
+const SUMS = (at: number, qLane: string) =>
+  `i32.const 0 local.get sr f64x2.extract_lane 0 local.get sr f64x2.extract_lane 1 f64.add
+  f64.store ${at}
+  i32.const 0 local.get srr f64x2.extract_lane 0 local.get srr f64x2.extract_lane 1 f64.add
+  f64.store ${at + 8}
+  i32.const 0 local.get qx f64x2.extract_lane 0 local.get qx f64x2.extract_lane 1 ${qLane}
+  f64.store ${at + 16}`;
+const ANCHORS: Func = {
+  params: "xg:i32 lo1:f64 hi1:f64 s:f64 inv1:f64 qmax:f64 m01:f64",
+  result: "",
+  locals: `x0:v128 x1:v128 x2:v128 x3:v128 lo:v128 hi:v128 vs:v128 inv:v128 vq:v128 half:v128
+    zero:v128 m0:v128 u:v128 q:v128 sr:v128 srr:v128 qx:v128`,
+  code: `
+    local.get xg v128.load 0 local.set x0   local.get xg v128.load 16 local.set x1
+    local.get xg v128.load 32 local.set x2  local.get xg v128.load 48 local.set x3
+    local.get lo1 f64x2.splat local.set lo  local.get hi1 f64x2.splat local.set hi
+    local.get s f64x2.splat local.set vs  local.get inv1 f64x2.splat local.set inv
+    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    local.get m01 f64x2.splat local.set m0
+    ${anchorTerm(0)} ${anchorTerm(1)} ${anchorTerm(2)} ${anchorTerm(3)}
+    ${SUMS(8, "f64.max")}
+    local.get zero local.tee sr local.set srr  local.get vq local.set qx
+    ${anchorTopTerm(0)} ${anchorTopTerm(1)} ${anchorTopTerm(2)} ${anchorTopTerm(3)}
+    ${SUMS(32, "f64.min")}`,
+};
+
+/**
+ * model(minBase, delta, inv, codeMax, bound) → Σ over groups of the least, over the group's
+ * points, of err + 8·(minBase + j·delta − pos)² with j = clamp(floor((pos − minBase)·inv + ½), 0,
+ * codeMax); returns as soon as the sum reaches `bound`.
+ */
+const MODEL: Func = {
+  params: "mb1:f64 delta1:f64 inv1:f64 cm:f64 bound:f64",
+  result: "f64",
+  locals: `mb:v128 delta:v128 inv:v128 vq:v128 half:v128 zero:v128 eight:v128 best:v128
+    j:v128 p:v128 total:f64 g:i32 pp:i32 pend:i32`,
+  code: `
+    local.get mb1 f64x2.splat local.set mb  local.get delta1 f64x2.splat local.set delta
+    local.get inv1 f64x2.splat local.set inv  local.get cm f64x2.splat local.set vq
+    f64.const 0.5 f64x2.splat local.set half  f64.const 8 f64x2.splat local.set eight
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const ${MAX_POINTS * 8} i32.mul i32.const ${PT_POS_BYTE} i32.add
+      local.tee pp
+      local.get g i32.load8_u ${N_PTS_BYTE} i32.const 1 i32.add i32.const -2 i32.and
+      i32.const 3 i32.shl i32.add local.set pend
+      f64.const Infinity f64x2.splat local.set best
+      block loop
+        local.get pp local.get pend i32.ge_s br_if 1
+        local.get pp v128.load 0 local.tee p local.get mb f64x2.sub ${ROUND} local.set j
+        local.get mb local.get j local.get delta f64x2.mul f64x2.add local.get p f64x2.sub
+        local.tee j local.get eight f64x2.mul local.get j f64x2.mul
+        local.get pp v128.load ${PT_ERR_BYTE - PT_POS_BYTE} f64x2.add
+        local.get best f64x2.pmin local.set best
+        local.get pp i32.const 16 i32.add local.set pp
+        br 0
+      end end
+      local.get total local.get best f64x2.extract_lane 0 local.get best f64x2.extract_lane 1
+      f64.min f64.add local.tee total local.get bound f64.ge
+      if local.get total return end
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    local.get total`,
+};
+
+const FUNCS: [string, Func][] = [["row", ROW], ["anchors", ANCHORS], ["model", MODEL]];
 
 function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];
 }
 
-function name(s: string): number[] {
-  return [...leb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-}
-
-// row(xg, step, inv, qMax, jp, n, best) → index of the first candidate whose error is strictly
-// below `best` and smallest, or −1; the error goes to memory[0]. Candidate i is the lattice
-// (mins[jp/8 + i], step); codes q = clamp(floor((x − m)·inv + ½), 0, qMax), as the JS search.
-const P_XG = 0, P_STEP = 1, P_INV = 2, P_QMAX = 3, P_JP = 4, P_N = 5, P_BEST = 6;
-const L_X = 7, L_VSTEP = 11, L_VINV = 12, L_VQ = 13, L_VHALF = 14, L_VZERO = 15, L_M = 16;
-const L_U = 17, L_Q = 18, L_ACC = 19, L_E = 20, L_I = 21, L_BI = 22;
-
-function term(k: number): number[] {
-  return [
-    GET,
-    L_X + k,
-    GET,
-    L_M,
-    ...F64X2_SUB,
-    TEE,
-    L_U,
-    GET,
-    L_VINV,
-    ...F64X2_MUL,
-    GET,
-    L_VHALF,
-    ...F64X2_ADD,
-    ...F64X2_FLOOR,
-    GET,
-    L_VZERO,
-    ...F64X2_PMAX,
-    GET,
-    L_VQ,
-    ...F64X2_PMIN,
-    SET,
-    L_Q,
-    GET,
-    L_U,
-    GET,
-    L_Q,
-    GET,
-    L_VSTEP,
-    ...F64X2_MUL,
-    ...F64X2_SUB,
-    TEE,
-    L_U,
-    GET,
-    L_U,
-    ...F64X2_MUL,
-  ]; // deno-fmt-ignore
-}
-
-const ROW_BODY: number[] = [
-  // locals: 4 + 6 + 4 v128 … grouped by type
-  3,
-  13,
-  V128,
-  1,
-  F64,
-  2,
-  I32,
-  GET,
-  P_XG,
-  ...V_LOAD(0),
-  SET,
-  L_X,
-  GET,
-  P_XG,
-  ...V_LOAD(16),
-  SET,
-  L_X + 1,
-  GET,
-  P_XG,
-  ...V_LOAD(32),
-  SET,
-  L_X + 2,
-  GET,
-  P_XG,
-  ...V_LOAD(48),
-  SET,
-  L_X + 3,
-  GET,
-  P_STEP,
-  ...F64X2_SPLAT,
-  SET,
-  L_VSTEP,
-  GET,
-  P_INV,
-  ...F64X2_SPLAT,
-  SET,
-  L_VINV,
-  GET,
-  P_QMAX,
-  ...F64X2_SPLAT,
-  SET,
-  L_VQ,
-  F64_CONST,
-  ...f64Bytes(0.5),
-  ...F64X2_SPLAT,
-  SET,
-  L_VHALF,
-  F64_CONST,
-  ...f64Bytes(0),
-  ...F64X2_SPLAT,
-  SET,
-  L_VZERO,
-  I32_CONST,
-  0x7f,
-  SET,
-  L_BI,
-  BLOCK,
-  VOID,
-  LOOP,
-  VOID,
-  GET,
-  L_I,
-  GET,
-  P_N,
-  I32_GE_S,
-  BR_IF,
-  1,
-  GET,
-  P_JP,
-  ...V_LOAD64_SPLAT,
-  SET,
-  L_M,
-  ...term(0),
-  ...term(1),
-  ...F64X2_ADD,
-  ...term(2),
-  ...F64X2_ADD,
-  ...term(3),
-  ...F64X2_ADD,
-  TEE,
-  L_ACC,
-  ...F64X2_LANE(0),
-  GET,
-  L_ACC,
-  ...F64X2_LANE(1),
-  F64_ADD,
-  TEE,
-  L_E,
-  GET,
-  P_BEST,
-  F64_LT,
-  IF,
-  VOID,
-  GET,
-  L_E,
-  SET,
-  P_BEST,
-  GET,
-  L_I,
-  SET,
-  L_BI,
-  END,
-  GET,
-  L_I,
-  I32_CONST,
-  1,
-  I32_ADD,
-  SET,
-  L_I,
-  GET,
-  P_JP,
-  I32_CONST,
-  8,
-  I32_ADD,
-  SET,
-  P_JP,
-  BR,
-  0,
-  END,
-  END,
-  I32_CONST,
-  0,
-  GET,
-  P_BEST,
-  F64_STORE,
-  3,
-  0,
-  GET,
-  L_BI,
-  END,
-]; // deno-fmt-ignore
-
-// model(minBase, delta, inv, codeMax, bound) → Σ over groups of min over the group's points of
-// err + 8·(minBase + j·delta − pos)², j = clamp(floor((pos − minBase)·inv + ½), 0, codeMax);
-// returns as soon as the sum reaches `bound`.
-const M_MB = 0, M_DELTA = 1, M_INV = 2, M_CM = 3, M_BOUND = 4;
-const M_VMB = 5, M_VDELTA = 6, M_VINV = 7, M_VCM = 8, M_VHALF = 9, M_VZERO = 10, M_V8 = 11;
-const M_VBEST = 12, M_VJ = 13, M_VP = 14, M_TOTAL = 15, M_G = 16, M_PP = 17, M_PEND = 18;
-
-const MODEL_BODY: number[] = [
-  3,
-  10,
-  V128,
-  1,
-  F64,
-  3,
-  I32,
-  GET,
-  M_MB,
-  ...F64X2_SPLAT,
-  SET,
-  M_VMB,
-  GET,
-  M_DELTA,
-  ...F64X2_SPLAT,
-  SET,
-  M_VDELTA,
-  GET,
-  M_INV,
-  ...F64X2_SPLAT,
-  SET,
-  M_VINV,
-  GET,
-  M_CM,
-  ...F64X2_SPLAT,
-  SET,
-  M_VCM,
-  F64_CONST,
-  ...f64Bytes(0.5),
-  ...F64X2_SPLAT,
-  SET,
-  M_VHALF,
-  F64_CONST,
-  ...f64Bytes(0),
-  ...F64X2_SPLAT,
-  SET,
-  M_VZERO,
-  F64_CONST,
-  ...f64Bytes(8),
-  ...F64X2_SPLAT,
-  SET,
-  M_V8,
-  BLOCK,
-  VOID,
-  LOOP,
-  VOID,
-  GET,
-  M_G,
-  I32_CONST,
-  32,
-  I32_GE_S,
-  BR_IF,
-  1,
-  GET,
-  M_G,
-  I32_CONST,
-  ...sleb(MAX_POINTS * 8),
-  I32_MUL,
-  I32_CONST,
-  ...sleb(PT_POS_BYTE),
-  I32_ADD,
-  TEE,
-  M_PP,
-  GET,
-  M_G,
-  LOAD8_U,
-  0,
-  ...leb(N_PTS_BYTE),
-  I32_CONST,
-  1,
-  I32_ADD,
-  I32_CONST,
-  0x7e,
-  I32_AND,
-  I32_CONST,
-  3,
-  I32_SHL,
-  I32_ADD,
-  SET,
-  M_PEND,
-  F64_CONST,
-  ...f64Bytes(Infinity),
-  ...F64X2_SPLAT,
-  SET,
-  M_VBEST,
-  BLOCK,
-  VOID,
-  LOOP,
-  VOID,
-  GET,
-  M_PP,
-  GET,
-  M_PEND,
-  I32_GE_S,
-  BR_IF,
-  1,
-  GET,
-  M_PP,
-  ...V_LOAD(0),
-  SET,
-  M_VP,
-  GET,
-  M_VP,
-  GET,
-  M_VMB,
-  ...F64X2_SUB,
-  GET,
-  M_VINV,
-  ...F64X2_MUL,
-  GET,
-  M_VHALF,
-  ...F64X2_ADD,
-  ...F64X2_FLOOR,
-  GET,
-  M_VZERO,
-  ...F64X2_PMAX,
-  GET,
-  M_VCM,
-  ...F64X2_PMIN,
-  SET,
-  M_VJ,
-  GET,
-  M_VMB,
-  GET,
-  M_VJ,
-  GET,
-  M_VDELTA,
-  ...F64X2_MUL,
-  ...F64X2_ADD,
-  GET,
-  M_VP,
-  ...F64X2_SUB,
-  TEE,
-  M_VJ,
-  GET,
-  M_V8,
-  ...F64X2_MUL,
-  GET,
-  M_VJ,
-  ...F64X2_MUL,
-  GET,
-  M_PP,
-  ...V_LOAD_OFF(PT_ERR_BYTE - PT_POS_BYTE),
-  ...F64X2_ADD,
-  GET,
-  M_VBEST,
-  ...F64X2_PMIN,
-  SET,
-  M_VBEST,
-  GET,
-  M_PP,
-  I32_CONST,
-  16,
-  I32_ADD,
-  SET,
-  M_PP,
-  BR,
-  0,
-  END,
-  END,
-  GET,
-  M_TOTAL,
-  GET,
-  M_VBEST,
-  ...F64X2_LANE(0),
-  GET,
-  M_VBEST,
-  ...F64X2_LANE(1),
-  F64_MIN,
-  F64_ADD,
-  TEE,
-  M_TOTAL,
-  GET,
-  M_BOUND,
-  F64_GE,
-  IF,
-  VOID,
-  GET,
-  M_TOTAL,
-  RETURN,
-  END,
-  GET,
-  M_G,
-  I32_CONST,
-  1,
-  I32_ADD,
-  SET,
-  M_G,
-  BR,
-  0,
-  END,
-  END,
-  GET,
-  M_TOTAL,
-  END,
-]; // deno-fmt-ignore
-
 function moduleBytes(): Uint8Array {
-  const types = [
-    2,
-    ...[0x60, 7, I32, F64, F64, F64, I32, I32, F64, 1, I32],
-    ...[0x60, 5, F64, F64, F64, F64, F64, 1, F64],
-  ];
-  const code = [
-    2,
-    ...leb(ROW_BODY.length), ...ROW_BODY,
-    ...leb(MODEL_BODY.length), ...MODEL_BODY,
-  ]; // deno-fmt-ignore
+  const types: number[] = [FUNCS.length];
+  const exports: number[] = [FUNCS.length + 1, 3, 0x6d, 0x65, 0x6d, 2, 0]; // "mem"
+  const code: number[] = [FUNCS.length];
+  FUNCS.forEach(([name, f], i) => {
+    const params = f.params.split(/\s+/).filter((t) => t).map((t) => TYPES[t.split(":")[1]]);
+    const result = f.result === "" ? [0] : [1, TYPES[f.result]];
+    types.push(0x60, params.length, ...params, ...result);
+    exports.push(name.length, ...[...name].map((c) => c.charCodeAt(0)), 0, i);
+    code.push(...assemble(f));
+  });
+  const funcs = [FUNCS.length, ...FUNCS.map((_, i) => i)];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, types),
-    ...section(3, [2, 0, 1]),
-    ...section(5, [1, 0, 1]),
-    ...section(7, [3, ...name("mem"), 2, 0, ...name("row"), 0, 0, ...name("model"), 0, 1]),
+    ...section(3, funcs),
+    ...section(5, [1, 0, 1]), // one memory, one 64 KiB page
+    ...section(7, exports),
     ...section(10, code),
-  ]); // deno-fmt-ignore
+  ]);
 }
 
 const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes() as BufferSource));
 const memory = instance.exports.mem as WebAssembly.Memory;
 
 /**
- * Errors of a row of candidates of one group: `row(xByte, step, inv, qMax, minsByte, n, best)`
- * returns the index of the best candidate strictly below `best` (−1 if none), its error in
- * {@link ROW_BEST}[0].
+ * Errors of a row of candidates of one group: `rowErrors(xByte, step, 1 / step, qMax, minsByte,
+ * n, best)` returns the index of the best candidate strictly below `best` (−1 if none) and leaves
+ * its error in {@link RESULTS}[0].
  *
  * @example
  * ```ts
- * import { MINS_BYTE, ROW_BEST, rowErrors, wasmF64, XB_BYTE } from "./compact_wasm.ts";
+ * import { MINS_BYTE, RESULTS, rowErrors, wasmF64, XB_BYTE } from "./compact_wasm.ts";
  * wasmF64(XB_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
  * wasmF64(MINS_BYTE, 2).set([0, 0.5]);
- * console.log(rowErrors(XB_BYTE, 1, 1, 15, MINS_BYTE, 2, Infinity), ROW_BEST[0]); // 0 0
+ * console.log(rowErrors(XB_BYTE, 1, 1, 15, MINS_BYTE, 2, Infinity), RESULTS[0]); // 0 0
  * ```
  */
 export const rowErrors = instance.exports.row as (
@@ -511,7 +302,30 @@ export const rowErrors = instance.exports.row as (
 ) => number;
 
 /**
- * Model error of a min grid over the points in {@link PT_POS_BYTE} / {@link PT_ERR_BYTE}:
+ * Anchored statistics of one group (lattice step `s`): `anchorStats(xByte, lo, hi, s, 1 / s,
+ * qMax, hi − qMax·s)` leaves Σd, Σd², max code (anchored at `lo`) in {@link RESULTS}[1…3] and
+ * Σd, Σd², min code (anchored at `hi`) in {@link RESULTS}[4…6].
+ *
+ * @example
+ * ```ts
+ * import { anchorStats, RESULTS, wasmF64, XB_BYTE } from "./compact_wasm.ts";
+ * wasmF64(XB_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
+ * anchorStats(XB_BYTE, 0, 7, 1, 1, 15, -8);
+ * console.log(RESULTS[2], RESULTS[3], RESULTS[6]); // 0 7 8
+ * ```
+ */
+export const anchorStats = instance.exports.anchors as (
+  xByte: number,
+  lo: number,
+  hi: number,
+  s: number,
+  inv: number,
+  qMax: number,
+  m0: number,
+) => void;
+
+/**
+ * Model error of a min grid over the points at {@link PT_POS_BYTE} / {@link PT_ERR_BYTE}:
  * `modelErrors(minBase, delta, 1 / delta, codeMax, bound)`.
  *
  * @example
@@ -530,7 +344,7 @@ export const modelErrors = instance.exports.model as (
 ) => number;
 
 /**
- * A Uint8Array view of the module's memory (which never grows).
+ * A Uint8Array view of the module's memory.
  *
  * @example
  * ```ts
@@ -543,7 +357,7 @@ export function wasmU8(byteOffset: number, length: number): Uint8Array {
 }
 
 /**
- * A Float64Array view of the module's memory (which never grows).
+ * A Float64Array view of the module's memory.
  *
  * @example
  * ```ts
@@ -556,12 +370,13 @@ export function wasmF64(byteOffset: number, length: number): Float64Array {
 }
 
 /**
- * The error of the best candidate of the last {@link rowErrors} call.
+ * The module's results: [0] the error of {@link rowErrors}' best candidate, [1…6] the
+ * statistics of {@link anchorStats}.
  *
  * @example
  * ```ts
- * import { ROW_BEST } from "./compact_wasm.ts";
- * console.log(ROW_BEST.length); // 1
+ * import { RESULTS } from "./compact_wasm.ts";
+ * console.log(RESULTS.length); // 8
  * ```
  */
-export const ROW_BEST: Float64Array = wasmF64(0, 1);
+export const RESULTS: Float64Array = wasmF64(0, 8);
