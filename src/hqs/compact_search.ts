@@ -33,8 +33,10 @@ import {
   PT_POS_BYTE,
   RESULTS,
   rowErrors,
+  wasmF32,
   wasmF64,
   wasmU8,
+  XB32_BYTE,
   XB_BYTE,
 } from "./compact_wasm.ts";
 
@@ -113,6 +115,7 @@ const MAX_J = [12, 8, 8, 4];
 // Per-block scratch, allocated once.
 // The block's values and the min lattice live in the WebAssembly module's memory.
 const xb = wasmF64(XB_BYTE, HQS_SUPER_BLOCK);
+const xb32 = wasmF32(XB32_BYTE, HQS_SUPER_BLOCK);
 const gMin = new Float64Array(COMPACT_GROUPS);
 const gMax = new Float64Array(COMPACT_GROUPS);
 const steps = new Float64Array(256);
@@ -193,7 +196,7 @@ function assignGroups(
   const dm = dMin / codeMax;
   let total = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const xByte = XB_BYTE + 8 * g * HQS_GROUP;
+    const xByte = XB32_BYTE + 4 * g * HQS_GROUP;
     const lo = gMin[g], hi = gMax[g];
     const r = hi - lo;
     // Spans from "clips half a step at each end" up to spanF × range + one min-grid step.
@@ -374,6 +377,7 @@ function loadBlock(x: Float32Array, xOff: number): void {
       let v = x[xOff + base + i];
       if (!Number.isFinite(v)) v = 0;
       xb[base + i] = v;
+      xb32[base + i] = v;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
@@ -559,7 +563,7 @@ function assignFromPoints(spec: CompactSpec, minBase: number, dMin: number): num
   const jUnit = dMin > 0 ? codeMax / dMin : 0;
   let total = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const xByte = XB_BYTE + 8 * g * HQS_GROUP;
+    const xByte = XB32_BYTE + 4 * g * HQS_GROUP;
     const o = g * MAXP, n = nPts[g];
     let best = Infinity, bk = 0, bj = 0;
     for (let pi = o; pi < o + n; pi++) {
@@ -616,6 +620,16 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
     writeBlock(spec, out, b, fastBits);
     return;
   }
+  // A lower bound on the fast path's exact f32 error: each decoded value is within 2⁻²³·|x̂| of
+  // the f64 lattice's (one f32 rounding), so the two error vectors differ by at most
+  // 16·2⁻²³·max|x̂| in norm (2⁻²² here, for margin; 1e−12 covers the f64 sum's rounding).
+  let xHatMax = 0;
+  for (let g = 0; g < COMPACT_GROUPS; g++) {
+    const m = mins[curJ[g]], top = Math.abs(m + qMax * steps[curK[g]]);
+    const a = Math.abs(m) > top ? Math.abs(m) : top;
+    if (a > xHatMax) xHatMax = a;
+  }
+  const fastFloor = Math.sqrt(fastErr * (1 - 1e-12)) - 16 * xHatMax * 2 ** -22;
   // Start: the model's globals (exact group codes from its points), or the fast path's globals
   // with an exact local group search warm-started from the fast codes.
   let e: number;
@@ -665,7 +679,9 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
   curK.set(bestK);
   curJ.set(bestJ);
   writeBlock(spec, out, b, bestBits);
-  // Chosen on f64 errors; keep the fast path's parameters if the exact f32 decode disagrees.
+  // Chosen on f64 errors; keep the fast path's parameters if the exact f32 decode disagrees
+  // (which it cannot when even the bound on the fast path's exact error is larger).
+  if (fastFloor > 0 && fastFloor * fastFloor > out.sqErr[b]) return;
   fastGlobals(spec, fastBits);
   for (let g = 0; g < COMPACT_GROUPS; g++) {
     groupError(qMax, g, steps[curK[g]], mins[curJ[g]], fastCodes, 0);

@@ -25,6 +25,8 @@ export const PT_POS_BYTE = MINS_BYTE + 256 * 8;
 export const PT_ERR_BYTE = PT_POS_BYTE + 32 * MAX_POINTS * 8;
 /** Byte offset of the point counts (32 × u8; each group's list padded to an even length). */
 export const N_PTS_BYTE = PT_ERR_BYTE + 32 * MAX_POINTS * 8;
+/** Byte offset of the block's values as f32 (256 × f32), for {@link rowErrors}. */
+export const XB32_BYTE = N_PTS_BYTE + 64;
 
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
@@ -62,6 +64,18 @@ const OPS: Record<string, [number[], string]> = {
   "f64x2.mul": [[0xfd, 0xf2, 0x01], ""],
   "f64x2.pmin": [[0xfd, 0xf6, 0x01], ""],
   "f64x2.pmax": [[0xfd, 0xf7, 0x01], ""],
+  "f64.load": [[0x2b, 3], "u"],
+  "f32.add": [[0x92], ""],
+  "f32.demote_f64": [[0xb6], ""],
+  "f64.promote_f32": [[0xbb], ""],
+  "f32x4.splat": [[0xfd, 0x13], ""],
+  "f32x4.extract_lane": [[0xfd, 0x1f], "u"],
+  "f32x4.floor": [[0xfd, 0x68], ""],
+  "f32x4.add": [[0xfd, 0xe4, 0x01], ""],
+  "f32x4.sub": [[0xfd, 0xe5, 0x01], ""],
+  "f32x4.mul": [[0xfd, 0xe6, 0x01], ""],
+  "f32x4.pmin": [[0xfd, 0xea, 0x01], ""],
+  "f32x4.pmax": [[0xfd, 0xeb, 0x01], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, f64: 0x7c, v128: 0x7b };
 
@@ -130,28 +144,36 @@ const ROUND = `local.get inv f64x2.mul local.get half f64x2.add f64x2.floor
 /**
  * row(xg, step, inv, qMax, jp, n, best) → the index of the candidate with the smallest error
  * strictly below `best`, or −1; that error goes to memory[0]. Candidate i is the lattice
- * (f64 at jp + 8i, step) on the group's 8 values at byte xg.
+ * (f64 at jp + 8i, step) on the group's 8 f32 values at byte xg. It runs in f32x4 lanes: the
+ * values, the lattice (f32 tables) are exact in f32; the codes and the error may differ from an
+ * f64 evaluation in the last bits, which only matters between near-equal candidates (the chosen
+ * parameters are judged on the exact decode afterwards).
  */
+const ROUND32 = `local.get inv f32x4.mul local.get half f32x4.add f32x4.floor
+  local.get zero f32x4.pmax local.get vq f32x4.pmin`;
 function rowTerm(k: number): string {
-  return `local.get x${k} local.get m f64x2.sub local.tee u ${ROUND} local.set q
-    local.get u local.get q local.get vstep f64x2.mul f64x2.sub local.tee u local.get u f64x2.mul`;
+  return `local.get x${k} local.get m f32x4.sub local.tee u ${ROUND32} local.set q
+    local.get u local.get q local.get vstep f32x4.mul f32x4.sub local.tee u local.get u f32x4.mul`;
 }
 const ROW: Func = {
   params: "xg:i32 step:f64 inv1:f64 qmax:f64 jp:i32 n:i32 best:f64",
   result: "i32",
-  locals: `x0:v128 x1:v128 x2:v128 x3:v128 vstep:v128 inv:v128 vq:v128 half:v128 zero:v128
+  locals: `x0:v128 x1:v128 vstep:v128 inv:v128 vq:v128 half:v128 zero:v128
     m:v128 u:v128 q:v128 acc:v128 e:f64 i:i32 bi:i32`,
   code: `
     local.get xg v128.load 0 local.set x0   local.get xg v128.load 16 local.set x1
-    local.get xg v128.load 32 local.set x2  local.get xg v128.load 48 local.set x3
-    local.get step f64x2.splat local.set vstep  local.get inv1 f64x2.splat local.set inv
-    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    local.get step f32.demote_f64 f32x4.splat local.set vstep
+    local.get inv1 f32.demote_f64 f32x4.splat local.set inv
+    local.get qmax f32.demote_f64 f32x4.splat local.set vq
+    f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
     i32.const -1 local.set bi
     block loop
       local.get i local.get n i32.ge_s br_if 1
-      local.get jp v128.load64_splat 0 local.set m
-      ${rowTerm(0)} ${rowTerm(1)} f64x2.add ${rowTerm(2)} f64x2.add ${rowTerm(3)} f64x2.add
-      local.tee acc f64x2.extract_lane 0 local.get acc f64x2.extract_lane 1 f64.add local.tee e
+      local.get jp f64.load 0 f32.demote_f64 f32x4.splat local.set m
+      ${rowTerm(0)} ${rowTerm(1)} f32x4.add
+      local.tee acc f32x4.extract_lane 0 local.get acc f32x4.extract_lane 1 f32.add
+      local.get acc f32x4.extract_lane 2 f32.add local.get acc f32x4.extract_lane 3 f32.add
+      f64.promote_f32 local.tee e
       local.get best f64.lt
       if local.get e local.set best local.get i local.set bi end
       local.get i i32.const 1 i32.add local.set i
@@ -279,16 +301,16 @@ const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes() a
 const memory = instance.exports.mem as WebAssembly.Memory;
 
 /**
- * Errors of a row of candidates of one group: `rowErrors(xByte, step, 1 / step, qMax, minsByte,
- * n, best)` returns the index of the best candidate strictly below `best` (−1 if none) and leaves
+ * Errors of a row of candidates of one group (values at {@link XB32_BYTE}): `rowErrors(xByte,
+ * step, 1 / step, qMax, minsByte, n, best)` returns the index of the best candidate strictly below `best` (−1 if none) and leaves
  * its error in {@link RESULTS}[0].
  *
  * @example
  * ```ts
- * import { MINS_BYTE, RESULTS, rowErrors, wasmF64, XB_BYTE } from "./compact_wasm.ts";
- * wasmF64(XB_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
+ * import { MINS_BYTE, RESULTS, rowErrors, wasmF32, wasmF64, XB32_BYTE } from "./compact_wasm.ts";
+ * wasmF32(XB32_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
  * wasmF64(MINS_BYTE, 2).set([0, 0.5]);
- * console.log(rowErrors(XB_BYTE, 1, 1, 15, MINS_BYTE, 2, Infinity), RESULTS[0]); // 0 0
+ * console.log(rowErrors(XB32_BYTE, 1, 1, 15, MINS_BYTE, 2, Infinity), RESULTS[0]); // 0 0
  * ```
  */
 export const rowErrors = instance.exports.row as (
@@ -354,6 +376,19 @@ export const modelErrors = instance.exports.model as (
  */
 export function wasmU8(byteOffset: number, length: number): Uint8Array {
   return new Uint8Array(memory.buffer, byteOffset, length);
+}
+
+/**
+ * A Float32Array view of the module's memory.
+ *
+ * @example
+ * ```ts
+ * import { wasmF32, XB32_BYTE } from "./compact_wasm.ts";
+ * console.log(wasmF32(XB32_BYTE, 256).length); // 256
+ * ```
+ */
+export function wasmF32(byteOffset: number, length: number): Float32Array {
+  return new Float32Array(memory.buffer, byteOffset, length);
 }
 
 /**
