@@ -24,15 +24,18 @@ import type { HqsSearch } from "./kernel.ts";
 import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
 import { COMPACT_GROUPS, type CompactSpec, fmaF32, latticeTables } from "./compact_layout.ts";
 import {
-  anchorStats,
+  buildModelPoints,
+  G_MAX_BYTE,
+  G_MIN_BYTE,
   MAX_POINTS,
   MINS_BYTE,
   modelErrors,
   N_PTS_BYTE,
-  PT_ERR_BYTE,
+  PT_K_BYTE,
   PT_POS_BYTE,
   RESULTS,
   rowErrors,
+  STEPS_BYTE,
   wasmF32,
   wasmF64,
   wasmU8,
@@ -116,9 +119,9 @@ const MAX_J = [12, 8, 8, 4];
 // The block's values and the min lattice live in the WebAssembly module's memory.
 const xb = wasmF64(XB_BYTE, HQS_SUPER_BLOCK);
 const xb32 = wasmF32(XB32_BYTE, HQS_SUPER_BLOCK);
-const gMin = new Float64Array(COMPACT_GROUPS);
-const gMax = new Float64Array(COMPACT_GROUPS);
-const steps = new Float64Array(256);
+const gMin = wasmF64(G_MIN_BYTE, COMPACT_GROUPS);
+const gMax = wasmF64(G_MAX_BYTE, COMPACT_GROUPS);
+const steps = wasmF64(STEPS_BYTE, 256);
 const mins = wasmF64(MINS_BYTE, 256);
 const curK = new Uint8Array(COMPACT_GROUPS);
 const curJ = new Uint8Array(COMPACT_GROUPS);
@@ -410,109 +413,19 @@ function writeGroupCodes(spec: CompactSpec, out: CompactParams, b: number): void
 // "mse" search: a cheap per-group model, a global search on it, one exact assignment.
 
 /**
- * Model search tuning (hq31k, hq41k): q_scale codes per group (from the first whose span covers
- * K_ALPHA × the range), d_min scalings and min_base phases (in min-grid steps) tried, and the most
- * whole-step shifts of a lattice start kept.
+ * Model search tuning (hq31k, hq41k): the first q_scale code tried per group is the first whose
+ * span covers K_ALPHA × the range (three are tried, each anchored start shifted by up to one
+ * step: see `buildModelPoints`); d_min scalings and min_base phases (in min-grid steps) tried.
  */
-const K_WIN = 3;
 const K_ALPHA = [0.85, 0.9];
 const M_FACTORS = [1, 1.1];
 const PHASES = [0, 0.5];
-const MAX_SHIFT = 1;
 
 const MAXP = MAX_POINTS;
 const ptPos = wasmF64(PT_POS_BYTE, COMPACT_GROUPS * MAXP);
-const ptErr = wasmF64(PT_ERR_BYTE, COMPACT_GROUPS * MAXP);
-const ptK = new Uint8Array(COMPACT_GROUPS * MAXP);
+const ptK = wasmU8(PT_K_BYTE, COMPACT_GROUPS * MAXP);
 const nPts = wasmU8(N_PTS_BYTE, COMPACT_GROUPS);
 const modelBits = new Uint16Array(3);
-
-/** Adds a point (lattice start `pos`, model error `e`, q_scale `k`) to group g if room. */
-function addPoint(g: number, pos: number, e: number, k: number): void {
-  const n = nPts[g];
-  if (n >= MAXP) return;
-  const i = g * MAXP + n;
-  ptPos[i] = pos;
-  ptErr[i] = e;
-  ptK[i] = k;
-  nPts[g] = n + 1;
-}
-
-/**
- * For every group and a window of q_scale codes under d_scale `dScale` (tables in `steps`), the
- * lattice starts that are least-squares optimal for the codes of the lattice anchored at the
- * group's minimum, and at its maximum, with their errors; plus the shifts of each that keep the
- * codes in range. Points whose error exceeds the group's best by more than `slackErr` are
- * dropped (they cannot win even against the best point moved half a min-grid step).
- */
-function buildPoints(spec: CompactSpec, dScale: number, slackErr: number): void {
-  const { qMax, codeMax } = spec;
-  const alpha = K_ALPHA[spec.bits - 3], win = K_WIN;
-  const kUnit = dScale > 0 ? codeMax / dScale : 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    nPts[g] = 0;
-    const base = g * HQS_GROUP;
-    const lo = gMin[g], hi = gMax[g], r = hi - lo;
-    let k0 = Math.ceil(alpha * r * kUnit);
-    if (k0 < 1) {
-      // Near-constant group: a zero step at the mean is a candidate.
-      let sx = 0, sxx = 0;
-      for (let i = 0; i < HQS_GROUP; i++) {
-        const v = xb[base + i];
-        sx += v;
-        sxx += v * v;
-      }
-      let e = sxx - sx * sx / HQS_GROUP;
-      if (e < 0) e = 0;
-      addPoint(g, sx / HQS_GROUP, e, 0);
-      k0 = 1;
-    }
-    if (k0 > codeMax) k0 = codeMax;
-    let k1 = k0 + win - 1;
-    if (k1 > codeMax) k1 = codeMax;
-    for (let k = k0; k <= k1; k++) {
-      const s = steps[k];
-      if (!(s > 0)) continue;
-      const span = qMax * s, m0 = hi - span;
-      anchorStats(XB_BYTE + 8 * base, lo, hi, s, 1 / s, qMax, m0);
-      // Anchored at the minimum.
-      let sr = RESULTS[1];
-      let e = RESULTS[2] - sr * sr / HQS_GROUP;
-      if (e < 0) e = 0;
-      let pos = lo + sr / HQS_GROUP;
-      let room = qMax - RESULTS[3];
-      if (room > MAX_SHIFT) room = MAX_SHIFT;
-      for (let u = 0; u <= room; u++) addPoint(g, pos - u * s, e, k);
-      // Anchored at the maximum.
-      sr = RESULTS[4];
-      e = RESULTS[5] - sr * sr / HQS_GROUP;
-      if (e < 0) e = 0;
-      pos = m0 + sr / HQS_GROUP;
-      const ql = RESULTS[6];
-      room = ql > MAX_SHIFT ? MAX_SHIFT : ql;
-      for (let u = 0; u <= room; u++) addPoint(g, pos + u * s, e, k);
-    }
-    // Prune points that cannot win even against the best one moved half a min-grid step.
-    const n = nPts[g], o = g * MAXP;
-    let emin = Infinity;
-    for (let i = 0; i < n; i++) if (ptErr[o + i] < emin) emin = ptErr[o + i];
-    const cut = emin + slackErr;
-    let w = 0;
-    for (let i = 0; i < n; i++) {
-      if (ptErr[o + i] > cut) continue;
-      ptPos[o + w] = ptPos[o + i];
-      ptErr[o + w] = ptErr[o + i];
-      ptK[o + w] = ptK[o + i];
-      w++;
-    }
-    nPts[g] = w;
-    if ((w & 1) !== 0 && w < MAXP) {
-      // Pad to a whole f64x2 pair with a point that never wins.
-      ptPos[o + w] = ptPos[o];
-      ptErr[o + w] = Infinity;
-    }
-  }
-}
 
 /** Searches (d_min, min_base) on the model for d_scale bits `dBits`; updates modelBits. */
 function searchMinGrid(spec: CompactSpec, dBits: number, bestSoFar: number): number {
@@ -600,7 +513,11 @@ function modelGlobals(spec: CompactSpec, slackErr: number): boolean {
   const dBits = f16UpPos(rMax);
   const dScale = f16BitsToF32(dBits);
   latticeTables(spec, dScale, 0, 0, steps, mins);
-  buildPoints(spec, dScale, slackErr);
+  // The points (lattice starts least-squares fitted to the codes of the lattice anchored at the
+  // group's minimum, and at its maximum, for K_WIN = 3 codes from the first whose span covers
+  // K_ALPHA × the range, each shifted by up to one step) are built in WebAssembly.
+  const kUnit = dScale > 0 ? spec.codeMax / dScale : 0;
+  buildModelPoints(K_ALPHA[spec.bits - 3], kUnit, spec.qMax, spec.codeMax, slackErr);
   return searchMinGrid(spec, dBits, Infinity) < Infinity;
 }
 

@@ -27,6 +27,14 @@ export const PT_ERR_BYTE = PT_POS_BYTE + 32 * MAX_POINTS * 8;
 export const N_PTS_BYTE = PT_ERR_BYTE + 32 * MAX_POINTS * 8;
 /** Byte offset of the block's values as f32 (256 × f32), for {@link rowErrors}. */
 export const XB32_BYTE = N_PTS_BYTE + 64;
+/** Byte offset of the groups' minima (32 × f64). */
+export const G_MIN_BYTE = XB32_BYTE + 256 * 4;
+/** Byte offset of the groups' maxima (32 × f64). */
+export const G_MAX_BYTE = G_MIN_BYTE + 32 * 8;
+/** Byte offset of the step lattice (256 × f64). */
+export const STEPS_BYTE = G_MAX_BYTE + 32 * 8;
+/** Byte offset of the model points' q_scale codes (32 groups × 32 × u8). */
+export const PT_K_BYTE = STEPS_BYTE + 256 * 8;
 
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
@@ -65,6 +73,19 @@ const OPS: Record<string, [number[], string]> = {
   "f64x2.pmin": [[0xfd, 0xf6, 0x01], ""],
   "f64x2.pmax": [[0xfd, 0xf7, 0x01], ""],
   "f64.load": [[0x2b, 3], "u"],
+  "i32.store8": [[0x3a, 0], "u"],
+  "call": [[0x10], "u"],
+  "i32.lt_s": [[0x48], ""],
+  "i32.gt_s": [[0x4a], ""],
+  "i32.sub": [[0x6b], ""],
+  "f64.gt": [[0x64], ""],
+  "f64.le": [[0x65], ""],
+  "f64.sub": [[0xa1], ""],
+  "f64.mul": [[0xa2], ""],
+  "f64.div": [[0xa3], ""],
+  "f64.ceil": [[0x9b], ""],
+  "f64.convert_i32_s": [[0xb7], ""],
+  "i32.trunc_sat_f64_s": [[0xfc, 0x02], ""],
   "f32.add": [[0x92], ""],
   "f32.demote_f64": [[0xb6], ""],
   "f64.promote_f32": [[0xbb], ""],
@@ -269,7 +290,139 @@ const MODEL: Func = {
     local.get total`,
 };
 
-const FUNCS: [string, Func][] = [["row", ROW], ["anchors", ANCHORS], ["model", MODEL]];
+/** Appends the point (pos on the stack's top expression, err, k) to the group's list. */
+function addPoint(pos: string): string {
+  return `local.get o local.get n i32.add i32.const 3 i32.shl local.tee i ${pos}
+    f64.store ${PT_POS_BYTE}
+    local.get i local.get e f64.store ${PT_ERR_BYTE}
+    local.get o local.get n i32.add local.get k i32.store8 ${PT_K_BYTE}
+    local.get n i32.const 1 i32.add local.set n`;
+}
+
+/** Σd, Σd² of an anchor (results at `at`, `at + 8`) to e (clamped at 0) and the mean Σd/8. */
+function anchorPoint(at: number): string {
+  return `i32.const 0 f64.load ${at} local.set sr
+    i32.const 0 f64.load ${at + 8} local.get sr local.get sr f64.mul f64.const 8 f64.div f64.sub
+    local.tee e f64.const 0 f64.lt if f64.const 0 local.set e end`;
+}
+
+/**
+ * points(alpha, kUnit, qMax, codeMax, slack): for every group and q_scale codes k0 … k0 + 2 (k0
+ * = ⌈alpha·range·kUnit⌉, at least 1, at most codeMax), the least-squares lattice starts anchored
+ * at the group's minimum and maximum (anchors) with their errors, and each one's shift by one
+ * step when the codes leave room (MAX_SHIFT 1); a near-constant group (k0 < 1) also gets its
+ * mean with step 0. Points above the group's least error + `slack` are dropped; each list is
+ * padded to an even length. At most 13 points per group, so the lists never overflow.
+ */
+const POINTS: Func = {
+  params: "alpha:f64 kunit:f64 qmax:f64 cm:i32 slack:f64",
+  result: "",
+  locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32
+    lo:f64 hi:f64 s:f64 m0:f64 e:f64 sr:f64 sx:f64 v:f64 cut:f64`,
+  code: `
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const ${MAX_POINTS} i32.mul local.set o
+      i32.const 0 local.set n
+      local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
+      local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
+      local.get i f64.load ${G_MAX_BYTE} local.set hi
+      local.get alpha local.get hi local.get lo f64.sub f64.mul local.get kunit f64.mul f64.ceil
+      i32.trunc_sat_f64_s local.tee k
+      i32.const 1 i32.lt_s
+      if
+        ;; near-constant group: a zero step at the mean
+        f64.const 0 local.set sx  f64.const 0 local.set e
+        i32.const 0 local.set i
+        block loop
+          local.get i i32.const 64 i32.ge_s br_if 1
+          local.get xg local.get i i32.add f64.load 0 local.tee v local.get sx f64.add local.set sx
+          local.get e local.get v local.get v f64.mul f64.add local.set e
+          local.get i i32.const 8 i32.add local.set i
+          br 0
+        end end
+        local.get e local.get sx local.get sx f64.mul f64.const 8 f64.div f64.sub
+        local.tee e f64.const 0 f64.lt if f64.const 0 local.set e end
+        i32.const 0 local.set k
+        ${addPoint("local.get sx f64.const 8 f64.div")}
+        i32.const 1 local.set k
+      end
+      local.get k local.get cm i32.gt_s if local.get cm local.set k end
+      local.get k i32.const 2 i32.add local.tee k1 local.get cm i32.gt_s
+      if local.get cm local.set k1 end
+      block loop
+        local.get k local.get k1 i32.gt_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.tee s f64.const 0 f64.gt
+        if
+          local.get hi local.get qmax local.get s f64.mul f64.sub local.set m0
+          local.get xg local.get lo local.get hi local.get s f64.const 1 local.get s f64.div
+          local.get qmax local.get m0 call 1
+          ${anchorPoint(8)}
+          ${addPoint("local.get lo local.get sr f64.const 8 f64.div f64.add")}
+          local.get qmax i32.const 0 f64.load 24 f64.sub f64.const 1 f64.ge
+          if ${
+    addPoint("local.get lo local.get sr f64.const 8 f64.div f64.add local.get s f64.sub")
+  } end
+          ${anchorPoint(32)}
+          ${addPoint("local.get m0 local.get sr f64.const 8 f64.div f64.add")}
+          i32.const 0 f64.load 48 f64.const 1 f64.ge
+          if ${
+    addPoint("local.get m0 local.get sr f64.const 8 f64.div f64.add local.get s f64.add")
+  } end
+        end
+        local.get k i32.const 1 i32.add local.set k
+        br 0
+      end end
+      ;; prune: keep the points within slack of the group's least error
+      f64.const Infinity local.set cut
+      i32.const 0 local.set i
+      block loop
+        local.get i local.get n i32.ge_s br_if 1
+        local.get cut local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
+        f64.min local.set cut
+        local.get i i32.const 1 i32.add local.set i
+        br 0
+      end end
+      local.get cut local.get slack f64.add local.set cut
+      i32.const 0 local.set i  i32.const 0 local.set w
+      block loop
+        local.get i local.get n i32.ge_s br_if 1
+        local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
+        local.get cut f64.le
+        if
+          local.get o local.get w i32.add i32.const 3 i32.shl
+          local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_POS_BYTE}
+          f64.store ${PT_POS_BYTE}
+          local.get o local.get w i32.add i32.const 3 i32.shl
+          local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
+          f64.store ${PT_ERR_BYTE}
+          local.get o local.get w i32.add
+          local.get o local.get i i32.add i32.load8_u ${PT_K_BYTE}
+          i32.store8 ${PT_K_BYTE}
+          local.get w i32.const 1 i32.add local.set w
+        end
+        local.get i i32.const 1 i32.add local.set i
+        br 0
+      end end
+      local.get g local.get w i32.store8 ${N_PTS_BYTE}
+      local.get w i32.const 1 i32.and
+      if
+        ;; pad to a whole f64x2 pair with a point that never wins
+        local.get o local.get w i32.add i32.const 3 i32.shl local.tee i
+        local.get o i32.const 3 i32.shl f64.load ${PT_POS_BYTE} f64.store ${PT_POS_BYTE}
+        local.get i f64.const Infinity f64.store ${PT_ERR_BYTE}
+      end
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end`,
+};
+
+const FUNCS: [string, Func][] = [
+  ["row", ROW],
+  ["anchors", ANCHORS],
+  ["model", MODEL],
+  ["points", POINTS],
+];
 
 function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];
@@ -364,6 +517,26 @@ export const modelErrors = instance.exports.model as (
   codeMax: number,
   bound: number,
 ) => number;
+
+/**
+ * The model's points of every group (see the `points` listing): `buildModelPoints(alpha, kUnit,
+ * qMax, codeMax, slackErr)` on the values, group minima / maxima and steps in memory; writes the
+ * points at {@link PT_POS_BYTE}, {@link PT_ERR_BYTE}, {@link PT_K_BYTE} and {@link N_PTS_BYTE}.
+ *
+ * @example
+ * ```ts
+ * import { buildModelPoints, N_PTS_BYTE, wasmU8 } from "./compact_wasm.ts";
+ * buildModelPoints(0.9, 0, 15, 15, 0); // all-zero block: one constant point per group
+ * console.log(wasmU8(N_PTS_BYTE, 1)[0]); // 1
+ * ```
+ */
+export const buildModelPoints = instance.exports.points as (
+  alpha: number,
+  kUnit: number,
+  qMax: number,
+  codeMax: number,
+  slackErr: number,
+) => void;
 
 /**
  * A Uint8Array view of the module's memory.
