@@ -24,17 +24,18 @@ import type { HqsSearch } from "./kernel.ts";
 import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
 import { COMPACT_GROUPS, type CompactSpec, fmaF32, latticeTables } from "./compact_layout.ts";
 import {
+  assignFromPointsWasm,
+  assignWindowsWasm,
   buildModelPoints,
+  CUR_J_BYTE,
+  CUR_K_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
   MAX_POINTS,
   MINS_BYTE,
   modelErrors,
   N_PTS_BYTE,
-  PT_K_BYTE,
   PT_POS_BYTE,
-  RESULTS,
-  rowErrors,
   STEPS_BYTE,
   wasmF32,
   wasmF64,
@@ -123,8 +124,8 @@ const gMin = wasmF64(G_MIN_BYTE, COMPACT_GROUPS);
 const gMax = wasmF64(G_MAX_BYTE, COMPACT_GROUPS);
 const steps = wasmF64(STEPS_BYTE, 256);
 const mins = wasmF64(MINS_BYTE, 256);
-const curK = new Uint8Array(COMPACT_GROUPS);
-const curJ = new Uint8Array(COMPACT_GROUPS);
+const curK = wasmU8(CUR_K_BYTE, COMPACT_GROUPS);
+const curJ = wasmU8(CUR_J_BYTE, COMPACT_GROUPS);
 const bestK = new Uint8Array(COMPACT_GROUPS);
 const bestJ = new Uint8Array(COMPACT_GROUPS);
 const globals = new Float64Array(3);
@@ -191,65 +192,18 @@ function assignGroups(
   minBase: number,
   warm: boolean,
 ): number {
-  const { qMax, codeMax } = spec;
   const t = spec.bits - 3;
-  const spanF = SPAN[t], maxK = MAX_K[t], maxJ = MAX_J[t];
-  const kUnit = dScale > 0 ? codeMax / dScale : 0;
-  const jUnit = dMin > 0 ? codeMax / dMin : 0;
-  const dm = dMin / codeMax;
-  let total = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const xByte = XB32_BYTE + 4 * g * HQS_GROUP;
-    const lo = gMin[g], hi = gMax[g];
-    const r = hi - lo;
-    // Spans from "clips half a step at each end" up to spanF × range + one min-grid step.
-    let kLo = Math.floor((r * qMax / (qMax + 1)) * kUnit);
-    let kHi = Math.ceil((r * spanF + dm) * kUnit);
-    if (kLo < 0) kLo = 0;
-    if (kHi > codeMax) kHi = codeMax;
-    if (kLo > kHi) kLo = kHi;
-    if (kHi - kLo >= maxK) kHi = kLo + maxK - 1;
-    let best = Infinity, bk = 0, bj = 0;
-    if (warm) {
-      bk = curK[g];
-      bj = curJ[g];
-      const step = steps[bk];
-      rowErrors(xByte, step, step > 0 ? 1 / step : 0, qMax, MINS_BYTE + 8 * bj, 1, Infinity);
-      best = RESULTS[0];
-    }
-    for (let k = kLo; k <= kHi; k++) {
-      const step = steps[k];
-      const inv = step > 0 ? 1 / step : 0;
-      // Lattice starts that reach both ends within half a step (centred when too short).
-      const span = qMax * step;
-      let a = hi - span - 0.5 * step, z = lo + 0.5 * step;
-      if (a > z) a = z = 0.5 * (lo + hi - span);
-      let j0 = Math.ceil((a - minBase) * jUnit);
-      let j1 = Math.floor((z - minBase) * jUnit);
-      if (j0 > j1) {
-        j0 = Math.floor(0.5 * (a + z - 2 * minBase) * jUnit);
-        j1 = j0 + 1;
-      }
-      if (j1 - j0 >= maxJ) {
-        const c = Math.floor(0.5 * (j0 + j1 - maxJ + 1));
-        j0 = c;
-        j1 = c + maxJ - 1;
-      }
-      if (j0 < 0) j0 = 0;
-      if (j1 > codeMax) j1 = codeMax;
-      if (j0 > j1) j0 = j1 = j1 < 0 ? 0 : codeMax;
-      const i = rowErrors(xByte, step, inv, qMax, MINS_BYTE + 8 * j0, j1 - j0 + 1, best);
-      if (i >= 0) {
-        best = RESULTS[0];
-        bk = k;
-        bj = j0 + i;
-      }
-    }
-    curK[g] = bk;
-    curJ[g] = bj;
-    total += best;
-  }
-  return total;
+  return assignWindowsWasm(
+    dScale,
+    dMin,
+    minBase,
+    spec.qMax,
+    spec.codeMax,
+    SPAN[t],
+    MAX_K[t],
+    MAX_J[t],
+    warm ? 1 : 0,
+  );
 }
 
 /**
@@ -423,7 +377,6 @@ const PHASES = [0, 0.5];
 
 const MAXP = MAX_POINTS;
 const ptPos = wasmF64(PT_POS_BYTE, COMPACT_GROUPS * MAXP);
-const ptK = wasmU8(PT_K_BYTE, COMPACT_GROUPS * MAXP);
 const nPts = wasmU8(N_PTS_BYTE, COMPACT_GROUPS);
 const modelBits = new Uint16Array(3);
 
@@ -473,31 +426,7 @@ function searchMinGrid(spec: CompactSpec, dBits: number, bestSoFar: number): num
  */
 function assignFromPoints(spec: CompactSpec, minBase: number, dMin: number): number {
   const { qMax, codeMax } = spec;
-  const jUnit = dMin > 0 ? codeMax / dMin : 0;
-  let total = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const xByte = XB32_BYTE + 4 * g * HQS_GROUP;
-    const o = g * MAXP, n = nPts[g];
-    let best = Infinity, bk = 0, bj = 0;
-    for (let pi = o; pi < o + n; pi++) {
-      const k = ptK[pi];
-      const step = steps[k];
-      let ja = Math.floor((ptPos[pi] - minBase) * jUnit);
-      if (ja < 0) ja = 0;
-      else if (ja > codeMax) ja = codeMax;
-      const nj = ja < codeMax ? 2 : 1;
-      const i = rowErrors(xByte, step, step > 0 ? 1 / step : 0, qMax, MINS_BYTE + 8 * ja, nj, best);
-      if (i >= 0) {
-        best = RESULTS[0];
-        bk = k;
-        bj = ja + i;
-      }
-    }
-    curK[g] = bk;
-    curJ[g] = bj;
-    total += best;
-  }
-  return total;
+  return assignFromPointsWasm(minBase, dMin > 0 ? codeMax / dMin : 0, qMax, codeMax);
 }
 
 /**

@@ -35,6 +35,10 @@ export const G_MAX_BYTE = G_MIN_BYTE + 32 * 8;
 export const STEPS_BYTE = G_MAX_BYTE + 32 * 8;
 /** Byte offset of the model points' q_scale codes (32 groups × 32 × u8). */
 export const PT_K_BYTE = STEPS_BYTE + 256 * 8;
+/** Byte offset of the groups' current q_scale codes (32 × u8). */
+export const CUR_K_BYTE = PT_K_BYTE + 32 * MAX_POINTS;
+/** Byte offset of the groups' current q_min codes (32 × u8). */
+export const CUR_J_BYTE = CUR_K_BYTE + 32;
 
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
@@ -74,6 +78,9 @@ const OPS: Record<string, [number[], string]> = {
   "f64x2.pmax": [[0xfd, 0xf7, 0x01], ""],
   "f64.load": [[0x2b, 3], "u"],
   "i32.store8": [[0x3a, 0], "u"],
+  "select": [[0x1b], ""],
+  "f64.floor": [[0x9c], ""],
+  "f64.ne": [[0x62], ""],
   "call": [[0x10], "u"],
   "i32.lt_s": [[0x48], ""],
   "i32.gt_s": [[0x4a], ""],
@@ -417,11 +424,150 @@ const POINTS: Func = {
     end end`,
 };
 
+/** Calls row on codes (k, j0 … j1) of group g and keeps the best in best / bk / bj. */
+const ROW_CALL = `local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.set s
+  local.get g i32.const 32 i32.mul i32.const ${XB32_BYTE} i32.add
+  local.get s f64.const 1 local.get s f64.div f64.const 0 local.get s f64.const 0 f64.gt select
+  local.get qmax local.get j0 i32.const 3 i32.shl i32.const ${MINS_BYTE} i32.add
+  local.get j1 local.get j0 i32.sub i32.const 1 i32.add local.get best call 0 local.tee i
+  i32.const 0 i32.ge_s
+  if i32.const 0 f64.load 0 local.set best local.get k local.set bk
+    local.get j0 local.get i i32.add local.set bj end`;
+
+/** Stores group g's (bk, bj) and adds its error to total; the loop's tail. */
+const GROUP_END = `local.get g local.get bk i32.store8 ${CUR_K_BYTE}
+  local.get g local.get bj i32.store8 ${CUR_J_BYTE}
+  local.get total local.get best f64.add local.set total
+  local.get g i32.const 1 i32.add local.set g`;
+
+/**
+ * assignPoints(minBase, jUnit, qMax, codeMax) → Σ best errors: each group takes the best of the
+ * two min-grid codes around each of its points (q_scale the point's), into the current codes.
+ */
+const ASSIGN_POINTS: Func = {
+  params: "mb:f64 junit:f64 qmax:f64 cm:i32",
+  result: "f64",
+  locals: `g:i32 p:i32 pend:i32 k:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32
+    s:f64 best:f64 t:f64 total:f64`,
+  code: `
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const ${MAX_POINTS} i32.mul local.tee p
+      local.get g i32.load8_u ${N_PTS_BYTE} i32.add local.set pend
+      f64.const Infinity local.set best  i32.const 0 local.set bk  i32.const 0 local.set bj
+      block loop
+        local.get p local.get pend i32.ge_s br_if 1
+        local.get p i32.load8_u ${PT_K_BYTE} local.set k
+        local.get p i32.const 3 i32.shl f64.load ${PT_POS_BYTE} local.get mb f64.sub
+        local.get junit f64.mul f64.floor local.tee t f64.const 0 f64.lt
+        if f64.const 0 local.set t end
+        local.get t local.get cm f64.convert_i32_s f64.gt if local.get cm f64.convert_i32_s local.set t end
+        local.get t i32.trunc_sat_f64_s local.tee j0
+        local.get j0 i32.const 1 i32.add local.get j0 local.get j0 local.get cm i32.lt_s select
+        local.set j1
+        ${ROW_CALL}
+        local.get p i32.const 1 i32.add local.set p
+        br 0
+      end end
+      ${GROUP_END}
+      br 0
+    end end
+    local.get total`,
+};
+
+/** f64 → i32 for values already clamped into [0, 255]. */
+const TO_I32 = "i32.trunc_sat_f64_s";
+
+/**
+ * assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ, warm) → Σ best errors:
+ * each group searches q_scale codes from "clips half a step at each end" up to spanF × range +
+ * one min-grid step (at most maxK), and for each the q_min codes whose lattice reaches both ends
+ * within half a step (centred when too short; at most maxJ); warm: the current codes first.
+ * Arithmetic in f64 as the scalar search had it.
+ */
+const ASSIGN_WINDOWS: Func = {
+  params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64 warm:i32`,
+  result: "f64",
+  locals: `g:i32 k:i32 khi:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32
+    kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64 khif:f64 s:f64 span:f64
+    a:f64 z:f64 a0:f64 a1:f64 c:f64 best:f64 total:f64`,
+  code: `
+    local.get cm f64.convert_i32_s local.set cmf
+    local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
+    local.set kunit
+    local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
+    local.set junit
+    local.get dmin local.get cmf f64.div local.set dm
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
+      local.get i f64.load ${G_MAX_BYTE} local.tee hi local.get lo f64.sub local.set r
+      local.get r local.get qmax f64.mul local.get qmax f64.const 1 f64.add f64.div
+      local.get kunit f64.mul f64.floor local.set klo
+      local.get r local.get spanf f64.mul local.get dm f64.add local.get kunit f64.mul f64.ceil
+      local.set khif
+      local.get klo f64.const 0 f64.lt if f64.const 0 local.set klo end
+      local.get khif local.get cmf f64.gt if local.get cmf local.set khif end
+      local.get klo local.get khif f64.gt if local.get khif local.set klo end
+      local.get khif local.get klo f64.sub local.get maxk f64.ge
+      if local.get klo local.get maxk f64.add f64.const 1 f64.sub local.set khif end
+      f64.const Infinity local.set best  i32.const 0 local.set bk  i32.const 0 local.set bj
+      local.get warm
+      if
+        local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
+        local.get g i32.load8_u ${CUR_J_BYTE} local.tee j0 local.tee j1 local.set bj
+        f64.const Infinity local.set best
+        ${ROW_CALL}
+        local.get g i32.load8_u ${CUR_K_BYTE} local.set bk
+        local.get g i32.load8_u ${CUR_J_BYTE} local.set bj
+        i32.const 0 f64.load 0 local.set best
+      end
+      local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
+      block loop
+        local.get k local.get khi i32.gt_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.tee s
+        local.get qmax f64.mul local.set span
+        local.get hi local.get span f64.sub f64.const 0.5 local.get s f64.mul f64.sub local.set a
+        local.get lo f64.const 0.5 local.get s f64.mul f64.add local.set z
+        local.get a local.get z f64.gt
+        if f64.const 0.5 local.get lo local.get hi f64.add local.get span f64.sub f64.mul
+          local.tee a local.set z end
+        local.get a local.get mb f64.sub local.get junit f64.mul f64.ceil local.set a0
+        local.get z local.get mb f64.sub local.get junit f64.mul f64.floor local.set a1
+        local.get a0 local.get a1 f64.gt
+        if
+          f64.const 0.5 local.get a local.get z f64.add f64.const 2 local.get mb f64.mul f64.sub
+          f64.mul local.get junit f64.mul f64.floor local.tee a0 f64.const 1 f64.add local.set a1
+        end
+        local.get a1 local.get a0 f64.sub local.get maxj f64.ge
+        if
+          f64.const 0.5 local.get a0 local.get a1 f64.add local.get maxj f64.sub f64.const 1 f64.add
+          f64.mul f64.floor local.tee c local.set a0
+          local.get c local.get maxj f64.add f64.const 1 f64.sub local.set a1
+        end
+        local.get a0 f64.const 0 f64.lt if f64.const 0 local.set a0 end
+        local.get a1 local.get cmf f64.gt if local.get cmf local.set a1 end
+        local.get a0 local.get a1 f64.gt
+        if f64.const 0 local.get cmf local.get a1 f64.const 0 f64.lt select
+          local.tee a0 local.set a1 end
+        local.get a0 ${TO_I32} local.set j0  local.get a1 ${TO_I32} local.set j1
+        ${ROW_CALL}
+        local.get k i32.const 1 i32.add local.set k
+        br 0
+      end end
+      ${GROUP_END}
+      br 0
+    end end
+    local.get total`,
+};
+
 const FUNCS: [string, Func][] = [
   ["row", ROW],
   ["anchors", ANCHORS],
   ["model", MODEL],
   ["points", POINTS],
+  ["assignPoints", ASSIGN_POINTS],
+  ["assignWindows", ASSIGN_WINDOWS],
 ];
 
 function section(id: number, body: number[]): number[] {
@@ -537,6 +683,47 @@ export const buildModelPoints = instance.exports.points as (
   codeMax: number,
   slackErr: number,
 ) => void;
+
+/**
+ * Exact (f64 search, f32 rows) assignment from the model's points (see the `assignPoints`
+ * listing): `assignFromPointsWasm(minBase, jUnit, qMax, codeMax)`; codes at {@link CUR_K_BYTE} /
+ * {@link CUR_J_BYTE}.
+ *
+ * @example
+ * ```ts
+ * import { assignFromPointsWasm, N_PTS_BYTE, wasmU8 } from "./compact_wasm.ts";
+ * wasmU8(N_PTS_BYTE, 32).fill(0);
+ * console.log(assignFromPointsWasm(0, 1, 15, 15)); // Infinity
+ * ```
+ */
+export const assignFromPointsWasm = instance.exports.assignPoints as (
+  minBase: number,
+  jUnit: number,
+  qMax: number,
+  codeMax: number,
+) => number;
+
+/**
+ * Local window search of every group (see the `assignWindows` listing):
+ * `assignWindowsWasm(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ, warm)`.
+ *
+ * @example
+ * ```ts
+ * import { assignWindowsWasm } from "./compact_wasm.ts";
+ * console.log(typeof assignWindowsWasm); // function
+ * ```
+ */
+export const assignWindowsWasm = instance.exports.assignWindows as (
+  dScale: number,
+  dMin: number,
+  minBase: number,
+  qMax: number,
+  codeMax: number,
+  spanF: number,
+  maxK: number,
+  maxJ: number,
+  warm: number,
+) => number;
 
 /**
  * A Uint8Array view of the module's memory.
