@@ -14,8 +14,11 @@
  *    hq51k / hq62k start from the fast path's globals with an exact local group search.
  * 2. A few least-squares refits of the globals (all 256 elements, codes fixed), each followed by
  *    an exact local group search, as llama.cpp's K-quants do.
- * Errors are compared in f64 on the exact f32 lattice; the fast path's parameters are always a
- * candidate and are re-checked on the exact f32 decode, so the search is never worse than it.
+ * The hot loops (the model's points and min-grid errors, the exact group searches) run in
+ * WebAssembly SIMD (`compact_wasm.ts`): model statistics in f64x2, candidate errors in f32x4 lanes
+ * on the exact f32 lattice. The fast path's parameters are always a candidate and are re-checked
+ * on the exact f32 decode (unless a bound already shows they lose), so the search is never worse
+ * than it.
  *
  * @module
  */
@@ -367,11 +370,13 @@ function writeGroupCodes(spec: CompactSpec, out: CompactParams, b: number): void
 // "mse" search: a cheap per-group model, a global search on it, one exact assignment.
 
 /**
- * Model search tuning (hq31k, hq41k): the first q_scale code tried per group is the first whose
- * span covers K_ALPHA × the range (three are tried, each anchored start shifted by up to one
- * step: see `buildModelPoints`); d_min scalings and min_base phases (in min-grid steps) tried.
+ * Model search tuning (hq31k, hq41k): q_scale codes per group (from the first whose span covers
+ * K_ALPHA × the range), d_min scalings and min_base phases (in min-grid steps) tried, and the most
+ * whole-step shifts of a lattice start kept (0 or 1).
  */
+const K_WIN = 3;
 const K_ALPHA = [0.85, 0.9];
+const MAX_SHIFT = 1;
 const M_FACTORS = [1, 1.1];
 const PHASES = [0, 0.5];
 
@@ -443,10 +448,18 @@ function modelGlobals(spec: CompactSpec, slackErr: number): boolean {
   const dScale = f16BitsToF32(dBits);
   latticeTables(spec, dScale, 0, 0, steps, mins);
   // The points (lattice starts least-squares fitted to the codes of the lattice anchored at the
-  // group's minimum, and at its maximum, for K_WIN = 3 codes from the first whose span covers
-  // K_ALPHA × the range, each shifted by up to one step) are built in WebAssembly.
+  // group's minimum, and at its maximum, for K_WIN codes from the first whose span covers
+  // K_ALPHA × the range, each shifted by up to MAX_SHIFT steps) are built in WebAssembly.
   const kUnit = dScale > 0 ? spec.codeMax / dScale : 0;
-  buildModelPoints(K_ALPHA[spec.bits - 3], kUnit, spec.qMax, spec.codeMax, slackErr);
+  buildModelPoints(
+    K_ALPHA[spec.bits - 3],
+    kUnit,
+    spec.qMax,
+    spec.codeMax,
+    slackErr,
+    K_WIN,
+    MAX_SHIFT,
+  );
   return searchMinGrid(spec, dBits, Infinity) < Infinity;
 }
 

@@ -314,15 +314,15 @@ function anchorPoint(at: number): string {
 }
 
 /**
- * points(alpha, kUnit, qMax, codeMax, slack): for every group and q_scale codes k0 … k0 + 2 (k0
- * = ⌈alpha·range·kUnit⌉, at least 1, at most codeMax), the least-squares lattice starts anchored
- * at the group's minimum and maximum (anchors) with their errors, and each one's shift by one
- * step when the codes leave room (MAX_SHIFT 1); a near-constant group (k0 < 1) also gets its
- * mean with step 0. Points above the group's least error + `slack` are dropped; each list is
- * padded to an even length. At most 13 points per group, so the lists never overflow.
+ * points(alpha, kUnit, qMax, codeMax, slack, win, shift): for every group and q_scale codes k0 …
+ * k0 + win − 1 (k0 = ⌈alpha·range·kUnit⌉, at least 1, at most codeMax), the least-squares lattice
+ * starts anchored at the group's minimum and maximum (anchors) with their errors, and, when
+ * shift ≥ 1, each one's shift by one step if the codes leave room; a near-constant group (k0 <
+ * 1) also gets its mean with step 0. Points above the group's least error + `slack` are dropped;
+ * each list is padded to an even length. At most 1 + 4·win points: win ≤ 7 fits MAX_POINTS.
  */
 const POINTS: Func = {
-  params: "alpha:f64 kunit:f64 qmax:f64 cm:i32 slack:f64",
+  params: "alpha:f64 kunit:f64 qmax:f64 cm:i32 slack:f64 win:i32 shift:f64",
   result: "",
   locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32
     lo:f64 hi:f64 s:f64 m0:f64 e:f64 sr:f64 sx:f64 v:f64 cut:f64`,
@@ -355,7 +355,7 @@ const POINTS: Func = {
         i32.const 1 local.set k
       end
       local.get k local.get cm i32.gt_s if local.get cm local.set k end
-      local.get k i32.const 2 i32.add local.tee k1 local.get cm i32.gt_s
+      local.get k local.get win i32.add i32.const 1 i32.sub local.tee k1 local.get cm i32.gt_s
       if local.get cm local.set k1 end
       block loop
         local.get k local.get k1 i32.gt_s br_if 1
@@ -367,12 +367,14 @@ const POINTS: Func = {
           ${anchorPoint(8)}
           ${addPoint("local.get lo local.get sr f64.const 8 f64.div f64.add")}
           local.get qmax i32.const 0 f64.load 24 f64.sub f64.const 1 f64.ge
+          local.get shift f64.const 1 f64.ge i32.and
           if ${
     addPoint("local.get lo local.get sr f64.const 8 f64.div f64.add local.get s f64.sub")
   } end
           ${anchorPoint(32)}
           ${addPoint("local.get m0 local.get sr f64.const 8 f64.div f64.add")}
           i32.const 0 f64.load 48 f64.const 1 f64.ge
+          local.get shift f64.const 1 f64.ge i32.and
           if ${
     addPoint("local.get m0 local.get sr f64.const 8 f64.div f64.add local.get s f64.add")
   } end
@@ -666,13 +668,13 @@ export const modelErrors = instance.exports.model as (
 
 /**
  * The model's points of every group (see the `points` listing): `buildModelPoints(alpha, kUnit,
- * qMax, codeMax, slackErr)` on the values, group minima / maxima and steps in memory; writes the
+ * qMax, codeMax, slackErr, kWin, maxShift)` on the values, group minima / maxima and steps in memory; writes the
  * points at {@link PT_POS_BYTE}, {@link PT_ERR_BYTE}, {@link PT_K_BYTE} and {@link N_PTS_BYTE}.
  *
  * @example
  * ```ts
  * import { buildModelPoints, N_PTS_BYTE, wasmU8 } from "./compact_wasm.ts";
- * buildModelPoints(0.9, 0, 15, 15, 0); // all-zero block: one constant point per group
+ * buildModelPoints(0.9, 0, 15, 15, 0, 3, 1); // all-zero block: one constant point per group
  * console.log(wasmU8(N_PTS_BYTE, 1)[0]); // 1
  * ```
  */
@@ -682,6 +684,8 @@ export const buildModelPoints = instance.exports.points as (
   qMax: number,
   codeMax: number,
   slackErr: number,
+  kWin: number,
+  maxShift: number,
 ) => void;
 
 /**

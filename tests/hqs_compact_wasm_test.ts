@@ -1,0 +1,114 @@
+import { strict as assert } from "node:assert";
+import {
+  anchorStats,
+  MINS_BYTE,
+  modelErrors,
+  N_PTS_BYTE,
+  PT_ERR_BYTE,
+  PT_POS_BYTE,
+  RESULTS,
+  rowErrors,
+  wasmF32,
+  wasmF64,
+  wasmU8,
+  XB32_BYTE,
+  XB_BYTE,
+} from "../src/hqs/compact_wasm.ts";
+import { fillRandom } from "./_compact_rng.ts";
+
+const fr = Math.fround;
+
+/** Scalar twin of one candidate: squared error of 8 values on the lattice (m, step). */
+function twinError(x: Float32Array, off: number, step: number, m: number, qMax: number): number {
+  const inv = step > 0 ? 1 / step : 0;
+  let e = 0;
+  for (let i = 0; i < 8; i++) {
+    const t = (x[off + i] - m) * inv;
+    const q = t <= 0 ? 0 : t >= qMax ? qMax : Math.floor(t + 0.5);
+    const d = x[off + i] - m - q * step;
+    e += d * d;
+  }
+  return e;
+}
+
+Deno.test("wasm candidate rows pick the best lattice as the scalar twin does", () => {
+  const x = fillRandom(new Float32Array(256), 21, "student-t", 0.02);
+  wasmF32(XB32_BYTE, 256).set(x);
+  const mins = wasmF64(MINS_BYTE, 16);
+  for (let g = 0; g < 32; g++) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < 8; i++) {
+      lo = Math.min(lo, x[8 * g + i]);
+      hi = Math.max(hi, x[8 * g + i]);
+    }
+    for (let c = 0; c < 16; c++) mins.set([fr(lo - (hi - lo) * (0.2 - c / 40))], c);
+    for (const qMax of [7, 15, 31]) {
+      const step = fr((hi - lo) / qMax * (0.9 + g / 100));
+      const errs = Array.from({ length: 16 }, (_, c) => twinError(x, 8 * g, step, mins[c], qMax));
+      const i = rowErrors(XB32_BYTE + 32 * g, step, 1 / step, qMax, MINS_BYTE, 16, Infinity);
+      const best = Math.min(...errs);
+      // f32 lanes: the chosen candidate is the best or within rounding of it.
+      assert.ok(errs[i] <= best * (1 + 1e-5) + 1e-18, `group ${g}: ${errs[i]} vs ${best}`);
+      assert.ok(Math.abs(RESULTS[0] - errs[i]) <= errs[i] * 1e-5 + 1e-18);
+      // Nothing strictly below a bound under the best: −1.
+      assert.equal(rowErrors(XB32_BYTE + 32 * g, step, 1 / step, qMax, MINS_BYTE, 16, 0), -1);
+    }
+  }
+});
+
+Deno.test("wasm anchored statistics equal the scalar twin's", () => {
+  const x = fillRandom(new Float32Array(256), 22, "gaussian", 0.02);
+  wasmF64(XB_BYTE, 256).set(x);
+  for (let g = 0; g < 32; g++) {
+    const v = x.subarray(8 * g, 8 * g + 8);
+    const lo = Math.min(...v), hi = Math.max(...v), qMax = 15;
+    const s = fr((hi - lo) / qMax * 1.05), m0 = hi - qMax * s;
+    anchorStats(XB_BYTE + 64 * g, lo, hi, s, 1 / s, qMax, m0);
+    let sr = 0, srr = 0, qh = 0, sr2 = 0, srr2 = 0, ql = qMax;
+    for (const xv of v) {
+      const q = Math.min(Math.floor((xv - lo) / s + 0.5), qMax);
+      const d = xv - lo - q * s;
+      sr += d;
+      srr += d * d;
+      qh = Math.max(qh, q);
+      const q2 = qMax - Math.min(Math.floor((hi - xv) / s + 0.5), qMax);
+      const d2 = xv - m0 - q2 * s;
+      sr2 += d2;
+      srr2 += d2 * d2;
+      ql = Math.min(ql, q2);
+    }
+    const near = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.abs(b) + 1e-18;
+    assert.ok(near(RESULTS[1], sr) && near(RESULTS[2], srr), `group ${g}`);
+    assert.ok(near(RESULTS[4], sr2) && near(RESULTS[5], srr2), `group ${g}`);
+    assert.deepEqual([RESULTS[3], RESULTS[6]], [qh, ql]);
+  }
+});
+
+Deno.test("wasm model error equals the scalar twin's and stops at the bound", () => {
+  const pos = wasmF64(PT_POS_BYTE, 32 * 32), err = wasmF64(PT_ERR_BYTE, 32 * 32);
+  const n = wasmU8(N_PTS_BYTE, 32);
+  const r = fillRandom(new Float32Array(2048), 23, "gaussian", 1);
+  for (let g = 0; g < 32; g++) {
+    n[g] = 1 + (g % 7);
+    for (let i = 0; i < n[g]; i++) {
+      pos[32 * g + i] = 0.02 * r[64 * g + i];
+      err[32 * g + i] = 1e-4 * Math.abs(r[64 * g + 32 + i]);
+    }
+    if (n[g] % 2 === 1) err[32 * g + n[g]] = Infinity;
+  }
+  const minBase = -0.05, delta = 0.1 / 15;
+  let want = 0;
+  for (let g = 0; g < 32; g++) {
+    let best = Infinity;
+    for (let i = 0; i < n[g]; i++) {
+      const p = pos[32 * g + i];
+      const j = Math.min(Math.max(Math.floor((p - minBase) * (1 / delta) + 0.5), 0), 15);
+      const d = minBase + j * delta - p;
+      best = Math.min(best, err[32 * g + i] + 8 * d * d);
+    }
+    want += best;
+  }
+  const got = modelErrors(minBase, delta, 1 / delta, 15, Infinity);
+  assert.ok(Math.abs(got - want) <= 1e-12 * want, `${got} vs ${want}`);
+  assert.ok(modelErrors(minBase, delta, 1 / delta, 15, want / 2) < want);
+});
