@@ -34,11 +34,9 @@ import {
   CUR_K_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
-  MAX_POINTS,
   MINS_BYTE,
   modelErrors,
-  N_PTS_BYTE,
-  PT_POS_BYTE,
+  PT_COVER_BYTE,
   STEPS_BYTE,
   wasmF32,
   wasmF64,
@@ -380,27 +378,15 @@ const MAX_SHIFT = 1;
 const M_FACTORS = [1, 1.1];
 const PHASES = [0, 0.5];
 
-const MAXP = MAX_POINTS;
-const ptPos = wasmF64(PT_POS_BYTE, COMPACT_GROUPS * MAXP);
-const nPts = wasmU8(N_PTS_BYTE, COMPACT_GROUPS);
+const ptCover = wasmF64(PT_COVER_BYTE, 2);
 const modelBits = new Uint16Array(3);
 
 /** Searches (d_min, min_base) on the model for d_scale bits `dBits`; updates modelBits. */
 function searchMinGrid(spec: CompactSpec, dBits: number, bestSoFar: number): number {
   const { codeMax } = spec;
   // Cover: the min grid must reach every group's lowest-possible top and highest bottom.
-  let top = -Infinity, bot = Infinity;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const o = g * MAXP, n = nPts[g];
-    let a = Infinity, b = -Infinity;
-    for (let i = o; i < o + n; i++) {
-      const p = ptPos[i];
-      if (p < a) a = p;
-      if (p > b) b = p;
-    }
-    if (b < bot) bot = b;
-    if (a > top) top = a;
-  }
+  let top = ptCover[0];
+  const bot = ptCover[1];
   if (!(top > bot)) top = bot;
   let best = bestSoFar;
   const mf = M_FACTORS, ph = PHASES;

@@ -39,6 +39,11 @@ export const PT_K_BYTE = STEPS_BYTE + 256 * 8;
 export const CUR_K_BYTE = PT_K_BYTE + 32 * MAX_POINTS;
 /** Byte offset of the groups' current q_min codes (32 × u8). */
 export const CUR_J_BYTE = CUR_K_BYTE + 32;
+/**
+ * Byte offset of two f64 the points kernel leaves: the highest of the groups' lowest points and
+ * the lowest of their highest points (the span the min grid must cover).
+ */
+export const PT_COVER_BYTE = CUR_J_BYTE + 32;
 
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
@@ -320,13 +325,16 @@ function anchorPoint(at: number): string {
  * shift ≥ 1, each one's shift by one step if the codes leave room; a near-constant group (k0 <
  * 1) also gets its mean with step 0. Points above the group's least error + `slack` are dropped;
  * each list is padded to an even length. At most 1 + 4·win points: win ≤ 7 fits MAX_POINTS.
+ * Also leaves, at PT_COVER_BYTE, the highest of the groups' lowest kept points and the lowest of
+ * their highest.
  */
 const POINTS: Func = {
   params: "alpha:f64 kunit:f64 qmax:f64 cm:i32 slack:f64 win:i32 shift:f64",
   result: "",
   locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32
-    lo:f64 hi:f64 s:f64 m0:f64 e:f64 sr:f64 sx:f64 v:f64 cut:f64`,
+    lo:f64 hi:f64 s:f64 m0:f64 e:f64 sr:f64 sx:f64 v:f64 cut:f64 pa:f64 pb:f64 top:f64 bot:f64`,
   code: `
+    f64.const -Infinity local.set top  f64.const Infinity local.set bot
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const ${MAX_POINTS} i32.mul local.set o
@@ -394,6 +402,7 @@ const POINTS: Func = {
       end end
       local.get cut local.get slack f64.add local.set cut
       i32.const 0 local.set i  i32.const 0 local.set w
+      f64.const Infinity local.set pa  f64.const -Infinity local.set pb
       block loop
         local.get i local.get n i32.ge_s br_if 1
         local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
@@ -401,7 +410,9 @@ const POINTS: Func = {
         if
           local.get o local.get w i32.add i32.const 3 i32.shl
           local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_POS_BYTE}
-          f64.store ${PT_POS_BYTE}
+          local.tee v local.get pa f64.lt if local.get v local.set pa end
+          local.get v local.get pb f64.gt if local.get v local.set pb end
+          local.get v f64.store ${PT_POS_BYTE}
           local.get o local.get w i32.add i32.const 3 i32.shl
           local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
           f64.store ${PT_ERR_BYTE}
@@ -413,6 +424,8 @@ const POINTS: Func = {
         local.get i i32.const 1 i32.add local.set i
         br 0
       end end
+      local.get pb local.get bot f64.lt if local.get pb local.set bot end
+      local.get pa local.get top f64.gt if local.get pa local.set top end
       local.get g local.get w i32.store8 ${N_PTS_BYTE}
       local.get w i32.const 1 i32.and
       if
@@ -423,7 +436,9 @@ const POINTS: Func = {
       end
       local.get g i32.const 1 i32.add local.set g
       br 0
-    end end`,
+    end end
+    i32.const 0 local.get top f64.store ${PT_COVER_BYTE}
+    i32.const 0 local.get bot f64.store ${PT_COVER_BYTE + 8}`,
 };
 
 /** Calls row on codes (k, j0 … j1) of group g and keeps the best in best / bk / bj. */
