@@ -314,7 +314,7 @@ function addPoint(pos: string): string {
 /** Σd, Σd² of an anchor (results at `at`, `at + 8`) to e (clamped at 0) and the mean Σd/8. */
 function anchorPoint(at: number): string {
   return `i32.const 0 f64.load ${at} local.set sr
-    i32.const 0 f64.load ${at + 8} local.get sr local.get sr f64.mul f64.const 8 f64.div f64.sub
+    i32.const 0 f64.load ${at + 8} local.get sr local.get sr f64.mul f64.const 0.125 f64.mul f64.sub
     local.tee e f64.const 0 f64.lt if f64.const 0 local.set e end`;
 }
 
@@ -356,10 +356,10 @@ const POINTS: Func = {
           local.get i i32.const 8 i32.add local.set i
           br 0
         end end
-        local.get e local.get sx local.get sx f64.mul f64.const 8 f64.div f64.sub
+        local.get e local.get sx local.get sx f64.mul f64.const 0.125 f64.mul f64.sub
         local.tee e f64.const 0 f64.lt if f64.const 0 local.set e end
         i32.const 0 local.set k
-        ${addPoint("local.get sx f64.const 8 f64.div")}
+        ${addPoint("local.get sx f64.const 0.125 f64.mul")}
         i32.const 1 local.set k
       end
       local.get k local.get cm i32.gt_s if local.get cm local.set k end
@@ -373,18 +373,18 @@ const POINTS: Func = {
           local.get xg local.get lo local.get hi local.get s f64.const 1 local.get s f64.div
           local.get qmax local.get m0 call 1
           ${anchorPoint(8)}
-          ${addPoint("local.get lo local.get sr f64.const 8 f64.div f64.add")}
+          ${addPoint("local.get lo local.get sr f64.const 0.125 f64.mul f64.add")}
           local.get qmax i32.const 0 f64.load 24 f64.sub f64.const 1 f64.ge
           local.get shift f64.const 1 f64.ge i32.and
           if ${
-    addPoint("local.get lo local.get sr f64.const 8 f64.div f64.add local.get s f64.sub")
+    addPoint("local.get lo local.get sr f64.const 0.125 f64.mul f64.add local.get s f64.sub")
   } end
           ${anchorPoint(32)}
-          ${addPoint("local.get m0 local.get sr f64.const 8 f64.div f64.add")}
+          ${addPoint("local.get m0 local.get sr f64.const 0.125 f64.mul f64.add")}
           i32.const 0 f64.load 48 f64.const 1 f64.ge
           local.get shift f64.const 1 f64.ge i32.and
           if ${
-    addPoint("local.get m0 local.get sr f64.const 8 f64.div f64.add local.get s f64.add")
+    addPoint("local.get m0 local.get sr f64.const 0.125 f64.mul f64.add local.get s f64.add")
   } end
         end
         local.get k i32.const 1 i32.add local.set k
