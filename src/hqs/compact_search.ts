@@ -16,22 +16,25 @@
  *    an exact local group search, as llama.cpp's K-quants do.
  * The hot loops (the model's points and min-grid errors, the exact group searches) run in
  * WebAssembly SIMD (`compact_wasm.ts`): model statistics in f64x2, candidate errors in f32x4 lanes
- * on the exact f32 lattice. The fast path's parameters are always a candidate and are re-checked
- * on the exact f32 decode (unless a bound already shows they lose), so the search is never worse
- * than it.
+ * on the exact f32 lattice. The fast path's parameters are always a candidate: the winner is
+ * judged on the exact f32 decode (computed in WebAssembly, with the codes kept in its memory), so
+ * the search is never worse than the fast path.
  *
  * @module
  */
 import { F16_MAX, f16BitsToF32, f32ToF16Bits } from "./f16.ts";
 import type { HqsSearch } from "./kernel.ts";
 import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
-import { COMPACT_GROUPS, type CompactSpec, fmaF32, latticeTables } from "./compact_layout.ts";
+import { COMPACT_GROUPS, type CompactSpec, latticeTables } from "./compact_layout.ts";
 import {
   assignFromPointsWasm,
   assignWindowsWasm,
   buildModelPoints,
+  CODES_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
+  exactWasm,
+  FAST_CODES_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
   MINS_BYTE,
@@ -156,31 +159,6 @@ function f16Clamp(v: number, lo: number): number {
   return f32ToF16Bits(v);
 }
 
-/** Squared error of group g with lattice (steps[k], mins[j]); writes codes when `codes` given. */
-function groupError(
-  qMax: number,
-  g: number,
-  step: number,
-  min: number,
-  codes: Uint8Array | null,
-  cOff: number,
-  bound = Infinity,
-): number {
-  const inv = step > 0 ? 1 / step : 0;
-  const base = g * HQS_GROUP;
-  let e = 0;
-  for (let i = 0; i < HQS_GROUP; i++) {
-    const v = xb[base + i];
-    const t = (v - min) * inv;
-    const q = t <= 0 ? 0 : t >= qMax ? qMax : (t + 0.5) | 0;
-    const d = v - (min + q * step);
-    e += d * d;
-    if (codes !== null) codes[cOff + base + i] = q;
-    else if (e >= bound) return e;
-  }
-  return e;
-}
-
 /**
  * Given the lattice tables for globals (dMin, minBase), picks every group's (k, j) = (q_scale,
  * q_min) by a local search and stores them in curK / curJ; returns the summed squared error.
@@ -253,27 +231,6 @@ function refitGlobals(spec: CompactSpec): boolean {
   globals[1] = m;
   globals[2] = d;
   return true;
-}
-
-/** Exact squared error (runtime f32 decode) of the block with codes already in `codes`. */
-function exactError(
-  qMax: number,
-  kArr: Uint8Array,
-  jArr: Uint8Array,
-  codes: Uint8Array,
-  cOff: number,
-): number {
-  let e = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const step = steps[kArr[g]], min = mins[jArr[g]];
-    const base = g * HQS_GROUP;
-    for (let i = 0; i < HQS_GROUP; i++) {
-      const q = codes[cOff + base + i];
-      const d = xb[base + i] - fmaF32(q > qMax ? qMax : q, step, min);
-      e += d * d;
-    }
-  }
-  return e;
 }
 
 /**
@@ -353,15 +310,6 @@ function setTables(spec: CompactSpec, bits: Uint16Array): void {
     steps,
     mins,
   );
-}
-
-function writeGroupCodes(spec: CompactSpec, out: CompactParams, b: number): void {
-  const cOff = b * HQS_SUPER_BLOCK;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    groupError(spec.qMax, g, steps[curK[g]], mins[curJ[g]], out.codes, cOff);
-    out.qScale[b * COMPACT_GROUPS + g] = curK[g];
-    out.qMin[b * COMPACT_GROUPS + g] = curJ[g];
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,31 +398,17 @@ function modelGlobals(spec: CompactSpec, slackErr: number): boolean {
 }
 
 function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: HqsSearch): void {
-  fastGlobals(spec, fastBits);
-  if (mode === "fast") {
-    writeBlock(spec, out, b, fastBits);
-    return;
-  }
   const { qMax, codeMax } = spec;
-  const t = spec.bits - 3;
-  let fastErr = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    fastErr += groupError(qMax, g, steps[curK[g]], mins[curJ[g]], null, 0);
-  }
-  if (fastErr === 0) {
-    writeBlock(spec, out, b, fastBits);
+  fastGlobals(spec, fastBits);
+  // The fast path's exact f32 error and codes (kept at FAST_CODES_BYTE).
+  const fastErr = exactWasm(FAST_CODES_BYTE, qMax);
+  if (mode === "fast" || fastErr === 0) {
+    writeBlock(out, b, fastBits, curK, curJ, fastCodes, fastErr);
     return;
   }
-  // A lower bound on the fast path's exact f32 error: each decoded value is within 2⁻²³·|x̂| of
-  // the f64 lattice's (one f32 rounding), so the two error vectors differ by at most
-  // 16·2⁻²³·max|x̂| in norm (2⁻²² here, for margin; 1e−12 covers the f64 sum's rounding).
-  let xHatMax = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const m = mins[curJ[g]], top = Math.abs(m + qMax * steps[curK[g]]);
-    const a = Math.abs(m) > top ? Math.abs(m) : top;
-    if (a > xHatMax) xHatMax = a;
-  }
-  const fastFloor = Math.sqrt(fastErr * (1 - 1e-12)) - 16 * xHatMax * 2 ** -22;
+  fastK.set(curK);
+  fastJ.set(curJ);
+  const t = spec.bits - 3;
   // Start: the model's globals (exact group codes from its points), or the fast path's globals
   // with an exact local group search warm-started from the fast codes.
   let e: number;
@@ -515,32 +449,39 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
       bestJ.set(curJ);
     }
   }
-  if (!(e < fastErr)) {
-    fastGlobals(spec, fastBits);
-    writeBlock(spec, out, b, fastBits);
-    return;
+  // Chosen on the search's errors; judged on the exact f32 decode against the fast path's.
+  if (e < fastErr) {
+    setTables(spec, bestBits);
+    curK.set(bestK);
+    curJ.set(bestJ);
+    const err = exactWasm(CODES_BYTE, qMax);
+    if (err < fastErr) {
+      writeBlock(out, b, bestBits, bestK, bestJ, bestCodes, err);
+      return;
+    }
   }
-  setTables(spec, bestBits);
-  curK.set(bestK);
-  curJ.set(bestJ);
-  writeBlock(spec, out, b, bestBits);
-  // Chosen on f64 errors; keep the fast path's parameters if the exact f32 decode disagrees
-  // (which it cannot when even the bound on the fast path's exact error is larger).
-  if (fastFloor > 0 && fastFloor * fastFloor > out.sqErr[b]) return;
-  fastGlobals(spec, fastBits);
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    groupError(qMax, g, steps[curK[g]], mins[curJ[g]], fastCodes, 0);
-  }
-  const fastExact = exactError(qMax, curK, curJ, fastCodes, 0);
-  if (fastExact <= out.sqErr[b]) writeBlock(spec, out, b, fastBits);
+  writeBlock(out, b, fastBits, fastK, fastJ, fastCodes, fastErr);
 }
 
-const fastCodes = new Uint8Array(HQS_SUPER_BLOCK);
+const fastCodes = wasmU8(FAST_CODES_BYTE, HQS_SUPER_BLOCK);
+const bestCodes = wasmU8(CODES_BYTE, HQS_SUPER_BLOCK);
+const fastK = new Uint8Array(COMPACT_GROUPS);
+const fastJ = new Uint8Array(COMPACT_GROUPS);
 
-/** Writes the parameters in steps / mins / curK / curJ and their codes and exact error. */
-function writeBlock(spec: CompactSpec, out: CompactParams, b: number, bits: Uint16Array): void {
-  writeGroupCodes(spec, out, b);
-  out.sqErr[b] = exactError(spec.qMax, curK, curJ, out.codes, b * HQS_SUPER_BLOCK);
+/** Writes parameters, codes and exact error of block b. */
+function writeBlock(
+  out: CompactParams,
+  b: number,
+  bits: Uint16Array,
+  k: Uint8Array,
+  j: Uint8Array,
+  codes: Uint8Array,
+  err: number,
+): void {
+  out.codes.set(codes, b * HQS_SUPER_BLOCK);
+  out.qScale.set(k, b * COMPACT_GROUPS);
+  out.qMin.set(j, b * COMPACT_GROUPS);
+  out.sqErr[b] = err;
   out.dScale[b] = bits[0];
   out.dMin[b] = bits[1];
   out.minBase[b] = bits[2];

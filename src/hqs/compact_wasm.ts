@@ -44,6 +44,10 @@ export const CUR_J_BYTE = CUR_K_BYTE + 32;
  * the lowest of their highest points (the span the min grid must cover).
  */
 export const PT_COVER_BYTE = CUR_J_BYTE + 32;
+/** Byte offset of the element codes {@link exactWasm} writes for the chosen parameters (256 × u8). */
+export const CODES_BYTE = PT_COVER_BYTE + 16;
+/** Byte offset of the element codes of the fast path's parameters (256 × u8). */
+export const FAST_CODES_BYTE = CODES_BYTE + 256;
 
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
@@ -109,8 +113,20 @@ const OPS: Record<string, [number[], string]> = {
   "f32x4.mul": [[0xfd, 0xe6, 0x01], ""],
   "f32x4.pmin": [[0xfd, 0xea, 0x01], ""],
   "f32x4.pmax": [[0xfd, 0xeb, 0x01], ""],
+  "f64x2.ne": [[0xfd, 0x48], ""],
+  "v128.any_true": [[0xfd, 0x53], ""],
+  "f32x4.demote_f64x2_zero": [[0xfd, 0x5e], ""],
+  "f64x2.promote_low_f32x4": [[0xfd, 0x5f], ""],
+  "f64x2.replace_lane": [[0xfd, 0x22], "u"],
+  "i64.const": [[0x42], "s"],
+  "i64.and": [[0x83], ""],
+  "i64.add": [[0x7c], ""],
+  "i64.eqz": [[0x50], ""],
+  "i64.reinterpret_f64": [[0xbd], ""],
+  "f64.reinterpret_i64": [[0xbf], ""],
+  "i32.eq": [[0x46], ""],
 };
-const TYPES: Record<string, number> = { i32: 0x7f, f64: 0x7c, v128: 0x7b };
+const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
 function leb(n: number): number[] {
   const out: number[] = [];
@@ -578,6 +594,64 @@ const ASSIGN_WINDOWS: Func = {
     local.get total`,
 };
 
+/**
+ * Rounds lane L of s (f64, the rounded sum whose rounding error is err) to odd when err ≠ 0, so
+ * that its demotion to f32 is the correctly rounded f32 of the exact sum (as fmaF32 does).
+ */
+function toOdd(lane: number): string {
+  return `local.get s f64x2.extract_lane ${lane} local.tee sl i64.reinterpret_f64 local.tee sb
+    i64.const 1 i64.and i64.eqz
+    local.get err f64x2.extract_lane ${lane} local.tee el f64.const 0 f64.ne i32.and
+    if
+      local.get s
+      local.get sb
+      i64.const 1 i64.const -1 local.get el f64.const 0 f64.gt local.get sl f64.const 0 f64.gt
+      i32.eq select i64.add f64.reinterpret_i64 f64x2.replace_lane ${lane} local.set s
+    end`;
+}
+function exactTerm(k: number): string {
+  return `local.get xg v128.load ${16 * k} local.tee x local.get vmin f64x2.sub ${ROUND} local.set q
+    local.get co local.get q f64x2.extract_lane 0 ${TO_I32_} i32.store8 ${2 * k}
+    local.get co local.get q f64x2.extract_lane 1 ${TO_I32_} i32.store8 ${2 * k + 1}
+    local.get q local.get vs f64x2.mul local.tee a local.get vmin f64x2.add local.tee s
+    local.get a f64x2.sub local.set bb
+    local.get a local.get s local.get bb f64x2.sub f64x2.sub local.get vmin local.get bb f64x2.sub
+    f64x2.add local.tee err local.get zero f64x2.ne v128.any_true
+    if ${toOdd(0)} ${toOdd(1)} end
+    local.get x local.get s f32x4.demote_f64x2_zero f64x2.promote_low_f32x4 f64x2.sub local.tee a
+    local.get a f64x2.mul local.get acc f64x2.add local.set acc`;
+}
+const TO_I32_ = "i32.trunc_sat_f64_s";
+
+/**
+ * exact(codes, qMax) → the exact squared error (runtime f32 decode, fused multiply-add) of the
+ * block's values on the lattices (steps[curK[g]], mins[curJ[g]]); the codes go to byte \`codes\`.
+ */
+const EXACT: Func = {
+  params: "codes:i32 qmax:f64",
+  result: "f64",
+  locals: `g:i32 xg:i32 co:i32 st:f64 sl:f64 el:f64 sb:i64
+    x:v128 vmin:v128 vs:v128 inv:v128 vq:v128 half:v128 zero:v128 q:v128 a:v128 s:v128 bb:v128
+    err:v128 acc:v128`,
+  code: `
+    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
+      local.get g i32.const 8 i32.mul local.get codes i32.add local.set co
+      local.get g i32.load8_u ${CUR_K_BYTE} i32.const 3 i32.shl f64.load ${STEPS_BYTE}
+      local.tee st f64x2.splat local.set vs
+      f64.const 1 local.get st f64.div f64.const 0 local.get st f64.const 0 f64.gt select
+      f64x2.splat local.set inv
+      local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE}
+      f64x2.splat local.set vmin
+      ${exactTerm(0)} ${exactTerm(1)} ${exactTerm(2)} ${exactTerm(3)}
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    local.get acc f64x2.extract_lane 0 local.get acc f64x2.extract_lane 1 f64.add`,
+};
+
 const FUNCS: [string, Func][] = [
   ["row", ROW],
   ["anchors", ANCHORS],
@@ -585,6 +659,7 @@ const FUNCS: [string, Func][] = [
   ["points", POINTS],
   ["assignPoints", ASSIGN_POINTS],
   ["assignWindows", ASSIGN_WINDOWS],
+  ["exact", EXACT],
 ];
 
 function section(id: number, body: number[]): number[] {
@@ -743,6 +818,19 @@ export const assignWindowsWasm = instance.exports.assignWindows as (
   maxJ: number,
   warm: number,
 ) => number;
+
+/**
+ * Exact squared error (the runtime's f32 decode) of the block on the lattices of the current codes
+ * (see the \`exact\` listing): \`exactWasm(codesByte, qMax)\`; the element codes go to \`codesByte\`.
+ *
+ * @example
+ * ```ts
+ * import { CODES_BYTE, exactWasm, wasmF64, XB_BYTE } from "./compact_wasm.ts";
+ * wasmF64(XB_BYTE, 256).fill(0);
+ * console.log(exactWasm(CODES_BYTE, 15) >= 0); // true
+ * ```
+ */
+export const exactWasm = instance.exports.exact as (codesByte: number, qMax: number) => number;
 
 /**
  * A Uint8Array view of the module's memory.
