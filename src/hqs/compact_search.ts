@@ -40,6 +40,8 @@ import {
   MINS_BYTE,
   modelErrors,
   PT_COVER_BYTE,
+  REFIT_BYTE,
+  refitSums,
   STEPS_BYTE,
   wasmF32,
   wasmF64,
@@ -133,6 +135,7 @@ const curJ = wasmU8(CUR_J_BYTE, COMPACT_GROUPS);
 const bestK = new Uint8Array(COMPACT_GROUPS);
 const bestJ = new Uint8Array(COMPACT_GROUPS);
 const globals = new Float64Array(3);
+const sums = wasmF64(REFIT_BYTE, 9);
 
 /** f16 bits of the largest f16 ≤ v (v clamped to ±F16_MAX). */
 function f16Down(v: number): number {
@@ -190,34 +193,9 @@ function assignGroups(
  * fixed: x̂ = minBase + dMin·j/C + dScale·k·q/(C·Qmax). Writes `globals`; false if singular.
  */
 function refitGlobals(spec: CompactSpec): boolean {
-  const { qMax, codeMax } = spec;
-  let s1 = 0, sa = 0, sc = 0, saa = 0, sac = 0, scc = 0, sx = 0, sax = 0, scx = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const a = curJ[g] / codeMax;
-    const ca = curK[g] / (codeMax * qMax);
-    const step = steps[curK[g]], min = mins[curJ[g]];
-    const inv = step > 0 ? 1 / step : 0;
-    const base = g * HQS_GROUP;
-    let sq = 0, sqq = 0, sgx = 0, sqx = 0;
-    for (let i = 0; i < HQS_GROUP; i++) {
-      const v = xb[base + i];
-      const t = (v - min) * inv;
-      const q = t <= 0 ? 0 : t >= qMax ? qMax : (t + 0.5) | 0;
-      sq += q;
-      sqq += q * q;
-      sgx += v;
-      sqx += q * v;
-    }
-    s1 += HQS_GROUP;
-    sa += HQS_GROUP * a;
-    saa += HQS_GROUP * a * a;
-    sc += ca * sq;
-    scc += ca * ca * sqq;
-    sac += a * ca * sq;
-    sx += sgx;
-    sax += a * sgx;
-    scx += ca * sqx;
-  }
+  refitSums(spec.qMax, spec.codeMax);
+  const s1 = sums[0], sa = sums[1], sc = sums[2], saa = sums[3], sac = sums[4], scc = sums[5];
+  const sx = sums[6], sax = sums[7], scx = sums[8];
   // Cramer's rule on [[s1 sa sc] [sa saa sac] [sc sac scc]] · (B, M, D) = (sx, sax, scx).
   const c00 = saa * scc - sac * sac, c01 = sa * scc - sac * sc, c02 = sa * sac - saa * sc;
   const det = s1 * c00 - sa * c01 + sc * c02;

@@ -48,6 +48,8 @@ export const PT_COVER_BYTE = CUR_J_BYTE + 32;
 export const CODES_BYTE = PT_COVER_BYTE + 16;
 /** Byte offset of the element codes of the fast path's parameters (256 × u8). */
 export const FAST_CODES_BYTE = CODES_BYTE + 256;
+/** Byte offset of the nine least-squares sums {@link refitSums} leaves (9 × f64). */
+export const REFIT_BYTE = FAST_CODES_BYTE + 256;
 
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
@@ -652,6 +654,63 @@ const EXACT: Func = {
     local.get acc f64x2.extract_lane 0 local.get acc f64x2.extract_lane 1 f64.add`,
 };
 
+function refitTerm(k: number): string {
+  return `local.get xg v128.load ${16 * k} local.tee x local.get vmin f64x2.sub ${ROUND} local.tee q
+    local.get sq f64x2.add local.set sq  local.get q local.get q f64x2.mul local.get sqq f64x2.add
+    local.set sqq  local.get x local.get sx f64x2.add local.set sx
+    local.get q local.get x f64x2.mul local.get sqx f64x2.add local.set sqx`;
+}
+const HSUM = (v: string) =>
+  `local.get ${v} f64x2.extract_lane 0 local.get ${v} f64x2.extract_lane 1 f64.add`;
+/**
+ * refit(qMax, codeMax): the sums of the least-squares refit of (minBase, dMin, dScale) with the
+ * current codes fixed (x̂ = minBase + dMin·a + dScale·c·q, a = j/C, c = k/(C·Qmax)): Σ1, Σa, Σc·q,
+ * Σa², Σa·c·q, Σc²q², Σx, Σa·x, Σc·q·x, to REFIT_BYTE.
+ */
+const REFIT: Func = {
+  params: "qmax:f64 cm:f64",
+  result: "",
+  locals: `g:i32 xg:i32 st:f64 a:f64 ca:f64 gq:f64 gx:f64
+    s1:f64 sa:f64 sc:f64 saa:f64 sac:f64 scc:f64 tx:f64 sax:f64 scx:f64
+    x:v128 vmin:v128 inv:v128 vq:v128 half:v128 zero:v128 q:v128 sq:v128 sqq:v128 sx:v128 sqx:v128`,
+  code: `
+    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
+      local.get g i32.load8_u ${CUR_J_BYTE} f64.convert_i32_s local.get cm f64.div local.set a
+      local.get g i32.load8_u ${CUR_K_BYTE} f64.convert_i32_s local.get cm local.get qmax f64.mul f64.div local.set ca
+      local.get g i32.load8_u ${CUR_K_BYTE} i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.set st
+      f64.const 1 local.get st f64.div f64.const 0 local.get st f64.const 0 f64.gt select
+      f64x2.splat local.set inv
+      local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE}
+      f64x2.splat local.set vmin
+      local.get zero local.tee sq local.tee sqq local.tee sx local.set sqx
+      ${refitTerm(0)} ${refitTerm(1)} ${refitTerm(2)} ${refitTerm(3)}
+      ${HSUM("sq")} local.set gq  ${HSUM("sx")} local.set gx
+      local.get s1 f64.const 8 f64.add local.set s1
+      local.get sa f64.const 8 local.get a f64.mul f64.add local.set sa
+      local.get saa f64.const 8 local.get a f64.mul local.get a f64.mul f64.add local.set saa
+      local.get sc local.get ca local.get gq f64.mul f64.add local.set sc
+      local.get scc local.get ca local.get ca f64.mul ${HSUM("sqq")} f64.mul f64.add local.set scc
+      local.get sac local.get a local.get ca f64.mul local.get gq f64.mul f64.add local.set sac
+      local.get tx local.get gx f64.add local.set tx
+      local.get sax local.get a local.get gx f64.mul f64.add local.set sax
+      local.get scx local.get ca ${HSUM("sqx")} f64.mul f64.add local.set scx
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    i32.const 0 local.get s1 f64.store ${REFIT_BYTE}
+    i32.const 0 local.get sa f64.store ${REFIT_BYTE + 8}
+    i32.const 0 local.get sc f64.store ${REFIT_BYTE + 16}
+    i32.const 0 local.get saa f64.store ${REFIT_BYTE + 24}
+    i32.const 0 local.get sac f64.store ${REFIT_BYTE + 32}
+    i32.const 0 local.get scc f64.store ${REFIT_BYTE + 40}
+    i32.const 0 local.get tx f64.store ${REFIT_BYTE + 48}
+    i32.const 0 local.get sax f64.store ${REFIT_BYTE + 56}
+    i32.const 0 local.get scx f64.store ${REFIT_BYTE + 64}`,
+};
+
 const FUNCS: [string, Func][] = [
   ["row", ROW],
   ["anchors", ANCHORS],
@@ -660,6 +719,7 @@ const FUNCS: [string, Func][] = [
   ["assignPoints", ASSIGN_POINTS],
   ["assignWindows", ASSIGN_WINDOWS],
   ["exact", EXACT],
+  ["refit", REFIT],
 ];
 
 function section(id: number, body: number[]): number[] {
@@ -831,6 +891,19 @@ export const assignWindowsWasm = instance.exports.assignWindows as (
  * ```
  */
 export const exactWasm = instance.exports.exact as (codesByte: number, qMax: number) => number;
+
+/**
+ * The nine least-squares sums of the refit of the globals (see the \`refit\` listing):
+ * \`refitSums(qMax, codeMax)\` leaves them at {@link REFIT_BYTE}.
+ *
+ * @example
+ * ```ts
+ * import { REFIT_BYTE, refitSums, wasmF64 } from "./compact_wasm.ts";
+ * refitSums(15, 15);
+ * console.log(wasmF64(REFIT_BYTE, 9)[0]); // 256
+ * ```
+ */
+export const refitSums = instance.exports.refit as (qMax: number, codeMax: number) => void;
 
 /**
  * A Uint8Array view of the module's memory.
