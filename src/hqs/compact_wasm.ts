@@ -51,6 +51,11 @@ export const FAST_CODES_BYTE = CODES_BYTE + 256;
 /** Byte offset of the nine least-squares sums {@link refitSums} leaves (9 × f64). */
 export const REFIT_BYTE = FAST_CODES_BYTE + 256;
 
+/** The 16 byte-lane immediates of an i8x16.shuffle that picks these f32 lanes. */
+function lanes32(l: number[]): number[] {
+  return l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+}
+
 /** Opcodes (core spec §5.4; SIMD ones are 0xfd + LEB128) and their immediates. */
 const OPS: Record<string, [number[], string]> = {
   "block": [[0x02, 0x40], ""],
@@ -116,6 +121,12 @@ const OPS: Record<string, [number[], string]> = {
   "f32x4.pmin": [[0xfd, 0xea, 0x01], ""],
   "f32x4.pmax": [[0xfd, 0xeb, 0x01], ""],
   "f64x2.ne": [[0xfd, 0x48], ""],
+  "f32x4.le": [[0xfd, 0x45], ""],
+  // i8x16.shuffle by f32 lanes (0…3 the first operand's, 4…7 the second's)
+  "shuffle.0415": [[0xfd, 0x0d, ...lanes32([0, 4, 1, 5])], ""],
+  "shuffle.2637": [[0xfd, 0x0d, ...lanes32([2, 6, 3, 7])], ""],
+  "shuffle.0145": [[0xfd, 0x0d, ...lanes32([0, 1, 4, 5])], ""],
+  "shuffle.2367": [[0xfd, 0x0d, ...lanes32([2, 3, 6, 7])], ""],
   "v128.any_true": [[0xfd, 0x53], ""],
   "f32x4.demote_f64x2_zero": [[0xfd, 0x5e], ""],
   "f64x2.promote_low_f32x4": [[0xfd, 0x5f], ""],
@@ -206,11 +217,21 @@ function rowTerm(k: number): string {
   return `local.get x${k} local.get m f32x4.sub local.tee u ${ROUND32} local.set q
     local.get u local.get q local.get vstep f32x4.mul f32x4.sub local.tee u local.get u f32x4.mul`;
 }
+/** The lane vector of the candidate at jp + off into local `to`. */
+function rowAcc(off: number, to: string): string {
+  return `local.get jp f64.load ${off} f32.demote_f64 f32x4.splat local.set m
+    ${rowTerm(0)} ${rowTerm(1)} f32x4.add local.set ${to}`;
+}
+/** Candidate i + lane of a transposed four: its sum (lane of acc) against best. */
+function rowPick(lane: number): string {
+  return `local.get acc f32x4.extract_lane ${lane} f64.promote_f32 local.tee e local.get best f64.lt
+    if local.get e local.set best local.get i i32.const ${lane} i32.add local.set bi end`;
+}
 const ROW: Func = {
   params: "xg:i32 step:f64 inv1:f64 qmax:f64 jp:i32 n:i32 best:f64",
   result: "i32",
   locals: `x0:v128 x1:v128 vstep:v128 inv:v128 vq:v128 half:v128 zero:v128
-    m:v128 u:v128 q:v128 acc:v128 e:f64 i:i32 bi:i32`,
+    m:v128 u:v128 q:v128 acc:v128 a1:v128 a2:v128 a3:v128 e:f64 i:i32 bi:i32`,
   code: `
     local.get xg v128.load 0 local.set x0   local.get xg v128.load 16 local.set x1
     local.get step f32.demote_f64 f32x4.splat local.set vstep
@@ -218,6 +239,23 @@ const ROW: Func = {
     local.get qmax f32.demote_f64 f32x4.splat local.set vq
     f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
     i32.const -1 local.set bi
+    ;; four candidates at a time: their lane vectors transposed, so that each sum is the same
+    ;; ((l0 + l1) + l2) + l3 as below; a lane can only win if it is ≤ best in f32
+    block loop
+      local.get i i32.const 4 i32.add local.get n i32.gt_s br_if 1
+      ${rowAcc(0, "acc")} ${rowAcc(8, "a1")} ${rowAcc(16, "a2")} ${rowAcc(24, "a3")}
+      local.get acc local.get a1 shuffle.0415 local.tee u
+      local.get a2 local.get a3 shuffle.0415 local.tee q shuffle.0145
+      local.get u local.get q shuffle.2367 f32x4.add
+      local.get acc local.get a1 shuffle.2637 local.tee u
+      local.get a2 local.get a3 shuffle.2637 local.tee q shuffle.0145 f32x4.add
+      local.get u local.get q shuffle.2367 f32x4.add local.tee acc
+      local.get best f32.demote_f64 f32x4.splat f32x4.le v128.any_true
+      if ${rowPick(0)} ${rowPick(1)} ${rowPick(2)} ${rowPick(3)} end
+      local.get i i32.const 4 i32.add local.set i
+      local.get jp i32.const 32 i32.add local.set jp
+      br 0
+    end end
     block loop
       local.get i local.get n i32.ge_s br_if 1
       local.get jp f64.load 0 f32.demote_f64 f32x4.splat local.set m
