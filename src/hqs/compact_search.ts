@@ -24,7 +24,7 @@
  */
 import { F16_MAX, f16BitsToF32, f32ToF16Bits } from "./f16.ts";
 import type { HqsSearch } from "./kernel.ts";
-import { HQS_GROUP, HQS_SUPER_BLOCK } from "./kernel.ts";
+import { HQS_SUPER_BLOCK } from "./kernel.ts";
 import { COMPACT_GROUPS, type CompactSpec, latticeTables } from "./compact_layout.ts";
 import {
   assignFromPointsWasm,
@@ -37,6 +37,7 @@ import {
   FAST_CODES_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
+  loadBlockWasm,
   MINS_BYTE,
   modelErrors,
   PT_COVER_BYTE,
@@ -46,8 +47,8 @@ import {
   wasmF32,
   wasmF64,
   wasmU8,
-  XB32_BYTE,
-  XB_BYTE,
+  XIN_BLOCKS,
+  XIN_BYTE,
 } from "./compact_wasm.ts";
 
 /** Parameters of a batch of super-blocks, struct-of-arrays (one entry per block or group). */
@@ -124,8 +125,6 @@ const MAX_J = [12, 8, 8, 4];
 
 // Per-block scratch, allocated once.
 // The block's values and the min lattice live in the WebAssembly module's memory.
-const xb = wasmF64(XB_BYTE, HQS_SUPER_BLOCK);
-const xb32 = wasmF32(XB32_BYTE, HQS_SUPER_BLOCK);
 const gMin = wasmF64(G_MIN_BYTE, COMPACT_GROUPS);
 const gMax = wasmF64(G_MAX_BYTE, COMPACT_GROUPS);
 const steps = wasmF64(STEPS_BYTE, 256);
@@ -135,6 +134,7 @@ const curJ = wasmU8(CUR_J_BYTE, COMPACT_GROUPS);
 const bestK = new Uint8Array(COMPACT_GROUPS);
 const bestJ = new Uint8Array(COMPACT_GROUPS);
 const globals = new Float64Array(3);
+const xIn = wasmF32(XIN_BYTE, XIN_BLOCKS * HQS_SUPER_BLOCK);
 const sums = wasmF64(REFIT_BYTE, 9);
 
 /** f16 bits of the largest f16 ≤ v (v clamped to ±F16_MAX). */
@@ -261,23 +261,6 @@ function fastGlobals(spec: CompactSpec, bitsOut: Uint16Array): void {
 const fastBits = new Uint16Array(3);
 const candBits = new Uint16Array(3);
 const bestBits = new Uint16Array(3);
-
-function loadBlock(x: Float32Array, xOff: number): void {
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    let lo = Infinity, hi = -Infinity;
-    const base = g * HQS_GROUP;
-    for (let i = 0; i < HQS_GROUP; i++) {
-      let v = x[xOff + base + i];
-      if (!Number.isFinite(v)) v = 0;
-      xb[base + i] = v;
-      xb32[base + i] = v;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    gMin[g] = lo;
-    gMax[g] = hi;
-  }
-}
 
 function setTables(spec: CompactSpec, bits: Uint16Array): void {
   latticeTables(
@@ -481,9 +464,15 @@ function writeBlock(
  */
 export const CPU_COMPACT_SEARCH: CompactSearchBackend = {
   search(spec, x, xOff, nBlocks, mode, out) {
-    for (let b = 0; b < nBlocks; b++) {
-      loadBlock(x, xOff + b * HQS_SUPER_BLOCK);
-      searchBlock(spec, out, b, mode);
+    // The input goes into the WebAssembly memory a batch at a time, and each block from there.
+    for (let b0 = 0; b0 < nBlocks; b0 += XIN_BLOCKS) {
+      const n = Math.min(XIN_BLOCKS, nBlocks - b0);
+      const off = xOff + b0 * HQS_SUPER_BLOCK;
+      xIn.set(x.subarray(off, off + n * HQS_SUPER_BLOCK));
+      for (let b = 0; b < n; b++) {
+        loadBlockWasm(XIN_BYTE + b * HQS_SUPER_BLOCK * 4);
+        searchBlock(spec, out, b0 + b, mode);
+      }
     }
   },
 };

@@ -50,6 +50,10 @@ export const CODES_BYTE = PT_COVER_BYTE + 16;
 export const FAST_CODES_BYTE = CODES_BYTE + 256;
 /** Byte offset of the nine least-squares sums {@link refitSums} leaves (9 × f64). */
 export const REFIT_BYTE = FAST_CODES_BYTE + 256;
+/** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
+export const XIN_BYTE = 65536;
+/** Super-blocks the input batch at {@link XIN_BYTE} holds. */
+export const XIN_BLOCKS = 1024;
 
 /** The 16 byte-lane immediates of an i8x16.shuffle that picks these f32 lanes. */
 function lanes32(l: number[]): number[] {
@@ -78,6 +82,7 @@ const OPS: Record<string, [number[], string]> = {
   "i32.add": [[0x6a], ""],
   "i32.mul": [[0x6c], ""],
   "i32.and": [[0x71], ""],
+  "i32.or": [[0x72], ""],
   "i32.shl": [[0x74], ""],
   "f64.add": [[0xa0], ""],
   "f64.min": [[0xa4], ""],
@@ -122,6 +127,14 @@ const OPS: Record<string, [number[], string]> = {
   "f32x4.pmax": [[0xfd, 0xeb, 0x01], ""],
   "f64x2.ne": [[0xfd, 0x48], ""],
   "f32x4.le": [[0xfd, 0x45], ""],
+  "f32x4.eq": [[0xfd, 0x41], ""],
+  "v128.and": [[0xfd, 0x4e], ""],
+  "v128.store": [[0xfd, 0x0b, 4], "u"],
+  "f32.load": [[0x2a, 2], "u"],
+  "f32.store": [[0x38, 2], "u"],
+  "f64.eq": [[0x61], ""],
+  "shuffle.2301": [[0xfd, 0x0d, ...lanes32([2, 3, 0, 1])], ""],
+  "shuffle.1032": [[0xfd, 0x0d, ...lanes32([1, 0, 3, 2])], ""],
   // i8x16.shuffle by f32 lanes (0…3 the first operand's, 4…7 the second's)
   "shuffle.0415": [[0xfd, 0x0d, ...lanes32([0, 4, 1, 5])], ""],
   "shuffle.2637": [[0xfd, 0x0d, ...lanes32([2, 6, 3, 7])], ""],
@@ -749,6 +762,64 @@ const REFIT: Func = {
     i32.const 0 local.get scx f64.store ${REFIT_BYTE + 64}`,
 };
 
+/** Masks non-finite lanes of v (f32x4) to 0: v − v is 0 exactly for the finite ones. */
+const FINITE = (v: string) =>
+  `local.get ${v} local.get ${v} local.get ${v} f32x4.sub local.tee t local.get t f32x4.eq v128.and
+  local.set ${v}`;
+/** The least (op pmin) or greatest (pmax) lane of a and b, as f64, to `to`. */
+const REDUCE = (op: string, to: string) =>
+  `local.get a local.get b ${op} local.tee t local.get t local.get t shuffle.2301 ${op}
+  local.tee t local.get t local.get t shuffle.1032 ${op} f32x4.extract_lane 0 f64.promote_f32
+  local.set ${to}`;
+
+/**
+ * load(src): the super-block of f32 values at byte src, non-finite ones as 0, to the values (f64
+ * and f32) and the groups' minima / maxima. A zero extreme (whose sign depends on which zero
+ * came first) is found again in order, as \`v < lo\` / \`v > hi\` would.
+ */
+const LOAD: Func = {
+  params: "src:i32",
+  result: "",
+  locals: "g:i32 i:i32 o:i32 lo:f64 hi:f64 v:f64 a:v128 b:v128 t:v128",
+  code: `
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 5 i32.shl local.tee o local.get src i32.add local.tee i
+      v128.load 0 local.set a  local.get i v128.load 16 local.set b
+      ${FINITE("a")} ${FINITE("b")}
+      local.get o local.get a v128.store ${XB32_BYTE}
+      local.get o local.get b v128.store ${XB32_BYTE + 16}
+      local.get o i32.const 1 i32.shl local.tee i local.get a f64x2.promote_low_f32x4
+      v128.store ${XB_BYTE}
+      local.get i local.get a local.get a shuffle.2301 f64x2.promote_low_f32x4 v128.store ${
+    XB_BYTE + 16
+  }
+      local.get i local.get b f64x2.promote_low_f32x4 v128.store ${XB_BYTE + 32}
+      local.get i local.get b local.get b shuffle.2301 f64x2.promote_low_f32x4 v128.store ${
+    XB_BYTE + 48
+  }
+      ${REDUCE("f32x4.pmin", "lo")} ${REDUCE("f32x4.pmax", "hi")}
+      local.get lo f64.const 0 f64.eq local.get hi f64.const 0 f64.eq i32.or
+      if
+        f64.const Infinity local.set lo  f64.const -Infinity local.set hi
+        local.get o i32.const 1 i32.shl local.set i
+        local.get i i32.const 64 i32.add local.set o
+        block loop
+          local.get i local.get o i32.ge_s br_if 1
+          local.get i f64.load ${XB_BYTE} local.tee v local.get lo f64.lt
+          if local.get v local.set lo end
+          local.get v local.get hi f64.gt if local.get v local.set hi end
+          local.get i i32.const 8 i32.add local.set i
+          br 0
+        end end
+      end
+      local.get g i32.const 3 i32.shl local.tee i local.get lo f64.store ${G_MIN_BYTE}
+      local.get i local.get hi f64.store ${G_MAX_BYTE}
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end`,
+};
+
 const FUNCS: [string, Func][] = [
   ["row", ROW],
   ["anchors", ANCHORS],
@@ -758,6 +829,7 @@ const FUNCS: [string, Func][] = [
   ["assignWindows", ASSIGN_WINDOWS],
   ["exact", EXACT],
   ["refit", REFIT],
+  ["load", LOAD],
 ];
 
 function section(id: number, body: number[]): number[] {
@@ -780,7 +852,7 @@ function moduleBytes(): Uint8Array {
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, types),
     ...section(3, funcs),
-    ...section(5, [1, 0, 1]), // one memory, one 64 KiB page
+    ...section(5, [1, 0, 1 + (XIN_BLOCKS * 1024) / 65536]), // one memory: scratch + input batch
     ...section(7, exports),
     ...section(10, code),
   ]);
@@ -942,6 +1014,20 @@ export const exactWasm = instance.exports.exact as (codesByte: number, qMax: num
  * ```
  */
 export const refitSums = instance.exports.refit as (qMax: number, codeMax: number) => void;
+
+/**
+ * Loads the super-block of f32 values at byte \`src\` (see the \`load\` listing): values at
+ * {@link XB_BYTE} / {@link XB32_BYTE}, group extremes at {@link G_MIN_BYTE} / {@link G_MAX_BYTE}.
+ *
+ * @example
+ * ```ts
+ * import { G_MAX_BYTE, loadBlockWasm, wasmF32, wasmF64, XIN_BYTE } from "./compact_wasm.ts";
+ * wasmF32(XIN_BYTE, 256).fill(1).set([Infinity, 3]);
+ * loadBlockWasm(XIN_BYTE);
+ * console.log(wasmF64(G_MAX_BYTE, 1)[0]); // 3
+ * ```
+ */
+export const loadBlockWasm = instance.exports.load as (src: number) => void;
 
 /**
  * A Uint8Array view of the module's memory.
