@@ -1,6 +1,14 @@
 import { strict as assert } from "node:assert";
+import { fmaF32 } from "../src/hqs/compact_layout.ts";
 import {
   anchorStats,
+  CODES_BYTE,
+  CUR_J_BYTE,
+  CUR_K_BYTE,
+  exactWasm,
+  G_MAX_BYTE,
+  G_MIN_BYTE,
+  loadBlockWasm,
   MINS_BYTE,
   modelErrors,
   N_PTS_BYTE,
@@ -8,11 +16,13 @@ import {
   PT_POS_BYTE,
   RESULTS,
   rowErrors,
+  STEPS_BYTE,
   wasmF32,
   wasmF64,
   wasmU8,
   XB32_BYTE,
   XB_BYTE,
+  XIN_BYTE,
 } from "../src/hqs/compact_wasm.ts";
 import { fillRandom } from "./_compact_rng.ts";
 
@@ -111,4 +121,59 @@ Deno.test("wasm model error equals the scalar twin's and stops at the bound", ()
   const got = modelErrors(minBase, delta, 1 / delta, 15, Infinity);
   assert.ok(Math.abs(got - want) <= 1e-12 * want, `${got} vs ${want}`);
   assert.ok(modelErrors(minBase, delta, 1 / delta, 15, want / 2) < want);
+});
+
+Deno.test("wasm exact error and codes equal the scalar twin's (fused multiply-add decode)", () => {
+  const x = fillRandom(new Float32Array(256), 24, "student-t", 1);
+  const xb = wasmF64(XB_BYTE, 256), steps = wasmF64(STEPS_BYTE, 16), mins = wasmF64(MINS_BYTE, 16);
+  const kk = wasmU8(CUR_K_BYTE, 32), jj = wasmU8(CUR_J_BYTE, 32);
+  for (let trial = 0; trial < 20; trial++) {
+    xb.set(x.map((v) => v * 8 + 1));
+    for (let c = 0; c < 16; c++) {
+      steps[c] = fr(0.05 * c + 0.01 * trial);
+      // Tiny minima: q·step + min is rarely exact in f64, so the round-to-odd path runs.
+      mins[c] = fr((c - 8) * 2 ** -(18 + c + trial));
+    }
+    for (let g = 0; g < 32; g++) {
+      kk[g] = (g * 7 + trial) % 16;
+      jj[g] = (g * 5 + trial) % 16;
+    }
+    const got = exactWasm(CODES_BYTE, 15);
+    const codes = wasmU8(CODES_BYTE, 256);
+    let want = 0;
+    for (let g = 0; g < 32; g++) {
+      const step = steps[kk[g]], min = mins[jj[g]], inv = step > 0 ? 1 / step : 0;
+      for (let i = 8 * g; i < 8 * g + 8; i++) {
+        const t = (xb[i] - min) * inv;
+        const q = t <= 0 ? 0 : t >= 15 ? 15 : Math.floor(t + 0.5);
+        assert.equal(codes[i], q);
+        want += (xb[i] - fmaF32(q, step, min)) ** 2;
+      }
+    }
+    assert.ok(Math.abs(got - want) <= 1e-14 * want, `${got} vs ${want}`);
+  }
+});
+
+Deno.test("wasm block load zeroes non-finite values and keeps the first zero's sign", () => {
+  const xin = wasmF32(XIN_BYTE, 256);
+  const vals = [0, -0, 1, -1, Infinity, -Infinity, NaN, 2.5, 1e-40];
+  const r = fillRandom(new Float32Array(256 * 40), 25, "gaussian", 1);
+  for (let t = 0; t < 40; t++) {
+    for (let i = 0; i < 256; i++) {
+      xin[i] = vals[Math.floor(Math.abs(r[256 * t + i]) * 97) % (t % 2 === 0 ? 3 : vals.length)];
+    }
+    loadBlockWasm(XIN_BYTE);
+    const xb = wasmF64(XB_BYTE, 256), xb32 = wasmF32(XB32_BYTE, 256);
+    const lo = wasmF64(G_MIN_BYTE, 32), hi = wasmF64(G_MAX_BYTE, 32);
+    for (let g = 0; g < 32; g++) {
+      let a = Infinity, b = -Infinity;
+      for (let i = 8 * g; i < 8 * g + 8; i++) {
+        const v = Number.isFinite(xin[i]) ? xin[i] : 0;
+        assert.ok(Object.is(xb[i], v) && Object.is(xb32[i], v));
+        if (v < a) a = v;
+        if (v > b) b = v;
+      }
+      assert.ok(Object.is(lo[g], a) && Object.is(hi[g], b), `block ${t} group ${g}`);
+    }
+  }
 });
