@@ -43,6 +43,7 @@ const EPS = 1e-7;
 const h16 = new Float16Array(1);
 const u16 = new Uint16Array(h16.buffer);
 const qs = new Int32Array(HQS_GROUP);
+const vs = new Float64Array(HQS_GROUP);
 
 /**
  * The fast path (§8.2) as one tight loop: per group min/max, f16 (min, range), codes and
@@ -70,6 +71,7 @@ function encodeFast(
       for (let k = 0; k < HQS_GROUP; k++) {
         let v = x[off + k];
         if (v - v !== 0) v = 0; // NaN and ±Inf become 0 (§7.4)
+        vs[k] = v;
         if (v < mn) mn = v;
         if (v > mx) mx = v;
       }
@@ -92,8 +94,7 @@ function encodeFast(
       const step = fround(sr / qmax);
       let ge = 0;
       for (let k = 0; k < HQS_GROUP; k++) {
-        let v = x[off + k];
-        if (v - v !== 0) v = 0;
+        const v = vs[k];
         const t = fround(fround(fround(v - m) / sr) * qmax) + 0.5;
         const q = t <= 0 ? 0 : t >= qmax ? qmax : (t | 0);
         qs[k] = q;
