@@ -211,6 +211,13 @@ function refitGlobals(spec: CompactSpec): boolean {
   return true;
 }
 
+/** `mins` as {@link latticeTables} fills it, leaving `steps` alone (they are already right). */
+function minTable(spec: CompactSpec, dMin: number, minBase: number): void {
+  const { codeMax } = spec;
+  const fr = Math.fround;
+  for (let c = 0; c <= codeMax; c++) mins[c] = fr(minBase + fr(fr(dMin * c) / codeMax));
+}
+
 /**
  * The fast path (§8.2 analogue): min_base / d_min cover the group minima from below, each group's
  * min rounds down and its scale up onto the grid, so every element lies inside its lattice.
@@ -227,7 +234,7 @@ function fastGlobals(spec: CompactSpec, bitsOut: Uint16Array): void {
   const minBase = f16BitsToF32(bBits);
   const mBits = f16UpPos(hi - minBase);
   const dMin = f16BitsToF32(mBits);
-  latticeTables(spec, 0, dMin, minBase, steps, mins);
+  minTable(spec, dMin, minBase);
   const jUnit = dMin > 0 ? codeMax / dMin : 0;
   let need = 0;
   for (let g = 0; g < COMPACT_GROUPS; g++) {
@@ -382,8 +389,13 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
   let e: number;
   if (MODEL[t]) {
     const delta = f16BitsToF32(fastBits[1]) / codeMax;
-    if (!modelGlobals(spec, SLACK[t] * delta * delta)) modelBits.set(fastBits);
-    setTables(spec, modelBits);
+    if (modelGlobals(spec, SLACK[t] * delta * delta)) {
+      // modelGlobals left the steps of modelBits' d_scale.
+      minTable(spec, f16BitsToF32(modelBits[1]), f16BitsToF32(modelBits[2]));
+    } else {
+      modelBits.set(fastBits);
+      setTables(spec, modelBits);
+    }
     e = assignFromPoints(spec, f16BitsToF32(modelBits[2]), f16BitsToF32(modelBits[1]));
     candBits.set(modelBits);
   } else {
@@ -419,7 +431,10 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
   }
   // Chosen on the search's errors; judged on the exact f32 decode against the fast path's.
   if (e < fastErr) {
-    setTables(spec, bestBits);
+    // The tables hold candBits' lattices (or modelBits' when no refit ran): reuse them.
+    if (bestBits[0] !== candBits[0] || bestBits[1] !== candBits[1] || bestBits[2] !== candBits[2]) {
+      setTables(spec, bestBits);
+    }
     curK.set(bestK);
     curJ.set(bestJ);
     const err = exactWasm(CODES_BYTE, qMax);
