@@ -7,6 +7,8 @@
 
 /** Largest finite f16 value. */
 export const F16_MAX = 65504;
+/** Bit pattern of {@link F16_MAX}. */
+export const F16_MAX_BITS = 0x7bff;
 
 const F16_TABLE: Float32Array = (() => {
   const t = new Float32Array(65536);
@@ -30,6 +32,22 @@ const scratchU16 = new Uint16Array(scratch16.buffer);
  * ```
  */
 export function f32ToF16Bits(x: number): number {
+  scratch16[0] = x;
+  return scratchU16[0];
+}
+
+/**
+ * Like {@link f32ToF16Bits}, but saturating at ±65504 instead of becoming ±Inf.
+ *
+ * @example
+ * ```ts
+ * import { f32ToF16BitsSaturated } from "./f16.ts";
+ * console.log(f32ToF16BitsSaturated(1e6).toString(16)); // "7bff"
+ * ```
+ */
+export function f32ToF16BitsSaturated(x: number): number {
+  if (x >= F16_MAX) return F16_MAX_BITS;
+  if (x <= -F16_MAX) return F16_MAX_BITS | 0x8000;
   scratch16[0] = x;
   return scratchU16[0];
 }

@@ -20,9 +20,9 @@
  *
  * @module
  */
-import { f16Table } from "./f16.ts";
+import { f16Table, f32ToF16BitsSaturated } from "./f16.ts";
 import { HQS_GROUP, HQS_SUPER_BLOCK, type HqsKernel, type HqsSearch } from "./kernel.ts";
-import { CPU_SEARCH, type GroupParams, type HqsSearchBackend } from "./search.ts";
+import { CPU_SEARCH, type GroupParams, HQS_EPS, type HqsSearchBackend } from "./search.ts";
 
 /** Bytes of the per-group (min, range) header of a legacy super-block (§7.2). */
 export const HQ_LEGACY_HEADER_BYTES = 128;
@@ -36,14 +36,48 @@ const GROUPS = HQS_SUPER_BLOCK / HQS_GROUP;
 const BATCH_BLOCKS = 64;
 const T = f16Table();
 const fround = Math.fround;
-const F16_MAX = 65504;
-const F16_MAX_BITS = 0x7bff;
-/** Smallest range stored (reference EPS, §7.1). */
-const EPS = 1e-7;
-const h16 = new Float16Array(1);
-const u16 = new Uint16Array(h16.buffer);
 const qs = new Int32Array(HQS_GROUP);
 const vs = new Float64Array(HQS_GROUP);
+
+/**
+ * Writes group `gi` of the super-block at `base`: its (min, range) header entry and its 8 codes
+ * (`codes[c … c+7]`), HQ5K as 5-bit LSB-first, HQ4K as nibbles, high nibble first (§7.2).
+ */
+function writeGroup(
+  out: Uint8Array,
+  base: number,
+  gi: number,
+  mb: number,
+  sb: number,
+  codes: Uint8Array | Int32Array,
+  c: number,
+  five: boolean,
+): void {
+  const h = base + 4 * gi;
+  out[h] = mb & 0xff;
+  out[h + 1] = mb >>> 8;
+  out[h + 2] = sb & 0xff;
+  out[h + 3] = sb >>> 8;
+  const q0 = codes[c], q1 = codes[c + 1], q2 = codes[c + 2], q3 = codes[c + 3];
+  const q4 = codes[c + 4], q5 = codes[c + 5], q6 = codes[c + 6], q7 = codes[c + 7];
+  if (five) {
+    const p = base + HQ_LEGACY_HEADER_BYTES + 5 * gi;
+    // V = Σ q[k] · 2^(5k), little-endian: bits 0–31 then bits 32–39.
+    const lo = (q0 | (q1 << 5) | (q2 << 10) | (q3 << 15) | (q4 << 20) | (q5 << 25) | (q6 << 30)) >>>
+      0;
+    out[p] = lo & 0xff;
+    out[p + 1] = (lo >>> 8) & 0xff;
+    out[p + 2] = (lo >>> 16) & 0xff;
+    out[p + 3] = lo >>> 24;
+    out[p + 4] = (q6 >>> 2) | (q7 << 3);
+  } else {
+    const p = base + HQ_LEGACY_HEADER_BYTES + 4 * gi;
+    out[p] = (q0 << 4) | q1;
+    out[p + 1] = (q2 << 4) | q3;
+    out[p + 2] = (q4 << 4) | q5;
+    out[p + 3] = (q6 << 4) | q7;
+  }
+}
 
 /**
  * The fast path (§8.2) as one tight loop: per group min/max, f16 (min, range), codes and
@@ -63,7 +97,6 @@ function encodeFast(
   let total = 0;
   for (let b = 0; b < nBlocks; b++) {
     const base = outOff + b * blockBytes;
-    const pay = base + HQ_LEGACY_HEADER_BYTES;
     for (let gi = 0; gi < GROUPS; gi++) {
       const off = xOff + b * HQS_SUPER_BLOCK + gi * HQS_GROUP;
       let mn = Infinity;
@@ -75,20 +108,10 @@ function encodeFast(
         if (v < mn) mn = v;
         if (v > mx) mx = v;
       }
+      // The parameters of the backend's fast path (search.ts), computed the same way.
       const r32 = fround(mx - mn);
-      let sb: number;
-      if (r32 >= F16_MAX) sb = F16_MAX_BITS;
-      else {
-        h16[0] = r32 > EPS ? r32 : EPS;
-        sb = u16[0];
-      }
-      let mb: number;
-      if (mn <= -F16_MAX) mb = F16_MAX_BITS | 0x8000;
-      else if (mn >= F16_MAX) mb = F16_MAX_BITS;
-      else {
-        h16[0] = mn;
-        mb = u16[0];
-      }
+      const sb = f32ToF16BitsSaturated(r32 > HQS_EPS ? r32 : HQS_EPS);
+      const mb = f32ToF16BitsSaturated(mn);
       const m = T[mb];
       const sr = T[sb];
       const step = fround(sr / qmax);
@@ -102,27 +125,7 @@ function encodeFast(
         ge += e * e;
       }
       total += ge; // summed per group, in the same order as the backend path
-      const h = base + 4 * gi;
-      out[h] = mb & 0xff;
-      out[h + 1] = mb >>> 8;
-      out[h + 2] = sb & 0xff;
-      out[h + 3] = sb >>> 8;
-      if (five) {
-        const p = pay + 5 * gi;
-        const lo = (qs[0] | (qs[1] << 5) | (qs[2] << 10) | (qs[3] << 15) | (qs[4] << 20) |
-          (qs[5] << 25) | (qs[6] << 30)) >>> 0;
-        out[p] = lo & 0xff;
-        out[p + 1] = (lo >>> 8) & 0xff;
-        out[p + 2] = (lo >>> 16) & 0xff;
-        out[p + 3] = lo >>> 24;
-        out[p + 4] = (qs[6] >>> 2) | (qs[7] << 3);
-      } else {
-        const p = pay + 4 * gi;
-        out[p] = (qs[0] << 4) | qs[1];
-        out[p + 1] = (qs[2] << 4) | qs[3];
-        out[p + 2] = (qs[4] << 4) | qs[5];
-        out[p + 3] = (qs[6] << 4) | qs[7];
-      }
+      writeGroup(out, base, gi, mb, sb, qs, 0, five);
     }
   }
   return total;
@@ -184,42 +187,9 @@ export function createLegacyKernel(
       for (let g = 0; g < nGroups; g++) total += sqErr[g];
       for (let b = 0; b < nb; b++) {
         const base = outOff + (b0 + b) * blockBytes;
-        const pay = base + HQ_LEGACY_HEADER_BYTES;
         for (let gi = 0; gi < GROUPS; gi++) {
           const g = b * GROUPS + gi;
-          const mb = minBits[g];
-          const sb = rangeBits[g];
-          const h = base + 4 * gi;
-          out[h] = mb & 0xff;
-          out[h + 1] = mb >>> 8;
-          out[h + 2] = sb & 0xff;
-          out[h + 3] = sb >>> 8;
-          const e = g * HQS_GROUP;
-          const q0 = codes[e];
-          const q1 = codes[e + 1];
-          const q2 = codes[e + 2];
-          const q3 = codes[e + 3];
-          const q4 = codes[e + 4];
-          const q5 = codes[e + 5];
-          const q6 = codes[e + 6];
-          const q7 = codes[e + 7];
-          if (five) {
-            const p = pay + 5 * gi;
-            // V = Σ q[k] · 2^(5k), little-endian: bits 0–31 then bits 32–39.
-            const lo = (q0 | (q1 << 5) | (q2 << 10) | (q3 << 15) | (q4 << 20) | (q5 << 25) |
-              (q6 << 30)) >>> 0;
-            out[p] = lo & 0xff;
-            out[p + 1] = (lo >>> 8) & 0xff;
-            out[p + 2] = (lo >>> 16) & 0xff;
-            out[p + 3] = lo >>> 24;
-            out[p + 4] = (q6 >>> 2) | (q7 << 3);
-          } else {
-            const p = pay + 4 * gi;
-            out[p] = (q0 << 4) | q1;
-            out[p + 1] = (q2 << 4) | q3;
-            out[p + 2] = (q4 << 4) | q5;
-            out[p + 3] = (q6 << 4) | q7;
-          }
+          writeGroup(out, base, gi, minBits[g], rangeBits[g], codes, g * HQS_GROUP, five);
         }
       }
     }

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { F16_MAX, f16Table } from "./f16.ts";
+import { f16Table, f32ToF16Bits, f32ToF16BitsSaturated } from "./f16.ts";
 import { HQS_GROUP, type HqsSearch } from "./kernel.ts";
 
 /** Smallest range the fast path stores (reference EPS, §7.1). */
@@ -54,15 +54,8 @@ export interface HqsSearchBackend {
 }
 
 const T = f16Table();
-const h16 = new Float16Array(1);
-const u16 = new Uint16Array(h16.buffer);
 const fround = Math.fround;
-const F16_MAX_BITS = 0x7bff;
-
-function f16Bits(x: number): number {
-  h16[0] = x;
-  return u16[0];
-}
+const f16Bits = f32ToF16Bits;
 
 /**
  * Squared error of one group's round trip with parameters (`minBits`, `rangeBits`), exactly as
@@ -160,8 +153,8 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   // reference, min and range saturate at ±65504 instead of becoming infinite, so a group beyond
   // the f16 range still gets finite (clamped) values.
   const r32 = fround(mx - mn);
-  const sb = r32 >= F16_MAX ? F16_MAX_BITS : f16Bits(r32 > HQS_EPS ? r32 : HQS_EPS);
-  const mb = mn <= -F16_MAX ? F16_MAX_BITS | 0x8000 : mn >= F16_MAX ? F16_MAX_BITS : f16Bits(mn);
+  const sb = f32ToF16BitsSaturated(r32 > HQS_EPS ? r32 : HQS_EPS);
+  const mb = f32ToF16BitsSaturated(mn);
   bestMin = mb;
   bestRange = sb;
   DBL[BEST_ERR] = Infinity;
