@@ -6,6 +6,7 @@
  */
 import { BlockId, HnfFlag } from "../hnf/constants.ts";
 import { buildHintsBinary, buildHintsJson, type HintsTower } from "../hints/mod.ts";
+import { headerFlagsFor } from "../model/mod.ts";
 import type { ConversionPlan } from "./plan.ts";
 import { buildTokenizerBlock } from "./tokenizer.ts";
 
@@ -27,35 +28,6 @@ export interface ConversionExtras {
 export interface ExtrasOptions {
   /** Write a tokenizer block (default true). */
   tokenizer?: boolean;
-}
-
-/** §2: the flag each tensor block sets. */
-const BLOCK_FLAGS: Readonly<Record<number, number>> = {
-  [BlockId.VISION]: HnfFlag.HAS_VISION | HnfFlag.IS_MULTIMODAL,
-  [BlockId.AUDIO]: HnfFlag.HAS_AUDIO | HnfFlag.IS_MULTIMODAL,
-  [BlockId.VIDEO]: HnfFlag.HAS_VIDEO | HnfFlag.IS_MULTIMODAL,
-  [BlockId.SPATIAL_3D]: HnfFlag.HAS_SPATIAL | HnfFlag.IS_MULTIMODAL,
-  [BlockId.CORTEX]: HnfFlag.HAS_CORTEX,
-  [BlockId.CODE_EXEC]: HnfFlag.HAS_CODE_EXEC,
-};
-
-/**
- * The header flags of a file holding these tensor blocks and extra blocks, set truthfully
- * (unlike the reference writer, §15 item 4).
- *
- * @example
- * ```ts
- * import { headerFlags } from "./extras.ts";
- * console.log(headerFlags([0, 1], [0x9], false).toString(16)); // "2101"
- * ```
- */
-export function headerFlags(tensorBlocks: number[], extraBlocks: number[], moe: boolean): number {
-  let flags = 0;
-  for (const b of tensorBlocks) flags |= BLOCK_FLAGS[b] ?? 0;
-  if (extraBlocks.includes(BlockId.TOKENIZER)) flags |= HnfFlag.HAS_TOKENIZER;
-  if (extraBlocks.includes(BlockId.EXEC_HINTS_BIN)) flags |= HnfFlag.HAS_EXEC_HINTS_BIN;
-  if (moe) flags |= HnfFlag.IS_MOE;
-  return flags;
 }
 
 /**
@@ -108,11 +80,9 @@ export async function buildExtras(
   blocks.set(BlockId.EXECUTION_HINTS, new TextEncoder().encode(json));
   const bin = buildHintsBinary(towers);
   if (bin) blocks.set(BlockId.EXEC_HINTS_BIN, bin);
-  const moe = plan.tensors.some((t) => t.name.includes(".moe.experts."));
-  const flags = headerFlags(
-    [...new Set(plan.tensors.map((t) => t.block))],
-    [...blocks.keys()],
-    moe,
-  );
+  // Tower flags come from the mapped tensors (model/mod.ts); the writer's own blocks add theirs.
+  let flags = headerFlagsFor(plan.tensors);
+  if (blocks.has(BlockId.TOKENIZER)) flags |= HnfFlag.HAS_TOKENIZER;
+  if (blocks.has(BlockId.EXEC_HINTS_BIN)) flags |= HnfFlag.HAS_EXEC_HINTS_BIN;
   return { blocks, flags, manifest, tokenizer, warnings };
 }

@@ -7,7 +7,7 @@
 import { HeliosError } from "../errors.ts";
 import { getKernel } from "../hqs/registry.ts";
 import type { HqsFormat } from "../hqs/kernel.ts";
-import { f16Table } from "../hqs/f16.ts";
+import { decodeToF32 } from "../safetensors/dtype.ts";
 import { createXxh3, headerCrc } from "./checksum.ts";
 import { BLOCK_NAMES, dtypeByteSize, HNF_DATA_START, HQ_BLOCK_BYTES } from "./constants.ts";
 import { decodeHeaderAndTable, type HnfBlockEntry, type HnfHeader } from "./header.ts";
@@ -56,6 +56,9 @@ async function readAt(file: Deno.FsFile, pos: number, len: number, path: string)
   }
   return buf;
 }
+
+/** Manifest dtypes decoded like the safetensors dtype of the same layout. */
+const PLAIN_DECODE: Readonly<Record<string, string>> = { fp16: "F16", bf16: "BF16", fp32: "F32" };
 
 function numelOf(shape: number[]): number {
   let n = 1;
@@ -248,21 +251,10 @@ export async function openHnf(path: string, options: OpenHnfOptions = {}): Promi
         const raw = await readAt(file, t.offset, t.size, path);
         const n = numelOf(t.shape);
         const out = new Float32Array(n);
-        switch (t.dtype) {
-          case "fp16": {
-            const u = new Uint16Array(raw.buffer, 0, n);
-            const tab = f16Table();
-            for (let i = 0; i < n; i++) out[i] = tab[u[i]];
-            return out;
-          }
-          case "fp32":
-            return new Float32Array(raw.buffer, 0, n).slice();
-          case "bf16": {
-            const u = new Uint16Array(raw.buffer, 0, n);
-            const o = new Int32Array(out.buffer);
-            for (let i = 0; i < n; i++) o[i] = u[i] << 16;
-            return out;
-          }
+        const plain = PLAIN_DECODE[t.dtype];
+        if (plain) {
+          decodeToF32(plain, raw, n, out, 0);
+          return out;
         }
         if (HQ_BLOCK_BYTES[t.dtype] !== undefined) {
           const nb = Math.ceil(n / 256);

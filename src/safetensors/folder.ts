@@ -230,20 +230,21 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
     throw e;
   }
   let scratch = new Uint8Array(0);
+  const readRaw: SafetensorsFolder["readRaw"] = async (tensor, start, count, dst) => {
+    const es = DTYPE_SIZES[tensor.dtype];
+    const buf = dst.subarray(0, count * es);
+    const handle = handles.get(tensor.file);
+    if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
+    await readExactly(handle, tensor.offset + start * es, buf, tensor.file);
+    return buf;
+  };
   return {
     dir,
     files,
     tensors,
     metadata,
     dataBytes: tensors.reduce((s, t) => s + t.byteLength, 0),
-    async readRaw(tensor, start, count, dst) {
-      const es = DTYPE_SIZES[tensor.dtype];
-      const buf = dst.subarray(0, count * es);
-      const handle = handles.get(tensor.file);
-      if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
-      await readExactly(handle, tensor.offset + start * es, buf, tensor.file);
-      return buf;
-    },
+    readRaw,
     async readF32(tensor, start, count, out, ownScratch) {
       if (!DECODABLE_DTYPES.includes(tensor.dtype)) {
         throw new HeliosError(
@@ -253,19 +254,14 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
           } can be converted`,
         );
       }
-      const es = DTYPE_SIZES[tensor.dtype];
-      const bytes = count * es;
-      let buf: Uint8Array;
-      if (ownScratch && ownScratch.length >= bytes && ownScratch.byteOffset % 4 === 0) {
-        buf = ownScratch.subarray(0, bytes);
-      } else {
+      const bytes = count * DTYPE_SIZES[tensor.dtype];
+      let buf = ownScratch;
+      if (!buf || buf.length < bytes || buf.byteOffset % 4 !== 0) {
         if (scratch.length < bytes) scratch = new Uint8Array(Math.max(bytes, scratch.length * 2));
-        buf = scratch.subarray(0, bytes);
+        buf = scratch;
       }
-      const handle = handles.get(tensor.file);
-      if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
-      await readExactly(handle, tensor.offset + start * es, buf, tensor.file);
-      decodeToF32(tensor.dtype, buf, count, out, 0);
+      const raw = await readRaw(tensor, start, count, buf);
+      decodeToF32(tensor.dtype, raw, count, out, 0);
     },
     close() {
       for (const h of handles.values()) {
