@@ -85,42 +85,44 @@ async function* readChunks(
 ): AsyncGenerator<Float32Array> {
   const es = src.byteLength / numel;
   const scratch = [new Uint8Array(chunk * es), new Uint8Array(chunk * es)];
-  let k = 0;
-  const start = (s: number): Promise<Float32Array> => {
-    const n = Math.min(chunk, numel - s);
+  yield* readAhead(numel, chunk, (s, n, k) => {
     const buf = ring[k % ring.length];
     const x = shared ? buf.subarray(0, Math.ceil(n / 256) * 256) : buf.subarray(0, n);
     if (shared) x.fill(0, n);
-    const p = folder.readF32(src, s, n, x, scratch[k % 2]).then(() => x);
-    p.catch(() => {}); // a read left in flight when the consumer stops must not crash the process
-    k++;
-    return p;
-  };
-  let next: Promise<Float32Array> | null = numel > 0 ? start(0) : null;
-  for (let s = 0; next; s += chunk) {
-    const cur = await next;
-    next = s + chunk < numel ? start(s + chunk) : null;
-    yield cur;
-  }
+    return folder.readF32(src, s, n, x, scratch[k % 2]).then(() => x);
+  });
 }
 
 /** {@link readChunks} for raw 16-bit elements (BF16/F16 sources), with a ring of two. */
-async function* readRawChunks(
+function readRawChunks(
   folder: SafetensorsFolder,
   src: SourceTensor,
   numel: number,
   chunk: number,
   ring: Uint16Array[],
 ): AsyncGenerator<Uint16Array> {
+  return readAhead(numel, chunk, (s, n, k) => {
+    const buf = ring[k % ring.length];
+    return folder.readRaw(src, s, n, new Uint8Array(buf.buffer)).then(() => buf.subarray(0, n));
+  });
+}
+
+/**
+ * Yields chunk after chunk of `numel` elements, starting read k + 1 (chunk start `s`, length
+ * `n`) before handing out chunk k.
+ */
+async function* readAhead<T>(
+  numel: number,
+  chunk: number,
+  read: (s: number, n: number, k: number) => Promise<T>,
+): AsyncGenerator<T> {
   let k = 0;
-  const start = (s: number): Promise<Uint16Array> => {
-    const n = Math.min(chunk, numel - s);
-    const buf = ring[k++ % ring.length];
-    const p = folder.readRaw(src, s, n, new Uint8Array(buf.buffer)).then(() => buf.subarray(0, n));
+  const start = (s: number): Promise<T> => {
+    const p = read(s, Math.min(chunk, numel - s), k++);
     p.catch(() => {}); // a read left in flight when the consumer stops must not crash the process
     return p;
   };
-  let next: Promise<Uint16Array> | null = numel > 0 ? start(0) : null;
+  let next: Promise<T> | null = numel > 0 ? start(0) : null;
   for (let s = 0; next; s += chunk) {
     const cur = await next;
     next = s + chunk < numel ? start(s + chunk) : null;
