@@ -6,24 +6,8 @@
  * @module
  */
 
-/** GPT-2's byte → printable character table. */
-export function bytesToUnicode(): string[] {
-  const bs: number[] = [];
-  for (let i = 33; i <= 126; i++) bs.push(i);
-  for (let i = 161; i <= 172; i++) bs.push(i);
-  for (let i = 174; i <= 255; i++) bs.push(i);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const table: string[] = new Array(256);
-  bs.forEach((b, i) => table[b] = String.fromCodePoint(cs[i]));
-  return table;
-}
+/** GPT-2's byte → printable character table (the fixture generator's). */
+export { byteToUnicode as bytesToUnicode } from "../../src/fixtures/tokenizer.ts";
 
 /** Training text: English, Spanish, code and whitespace, enough for a few hundred merges. */
 export const TRAIN_TEXT = [
