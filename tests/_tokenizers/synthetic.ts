@@ -6,8 +6,10 @@
  * @module
  */
 
+import { byteToUnicode as bytesToUnicode } from "../../src/fixtures/tokenizer.ts";
+
 /** GPT-2's byte → printable character table (the fixture generator's). */
-export { byteToUnicode as bytesToUnicode } from "../../src/fixtures/tokenizer.ts";
+export { bytesToUnicode };
 
 /** Training text: English, Spanish, code and whitespace, enough for a few hundred merges. */
 export const TRAIN_TEXT = [
