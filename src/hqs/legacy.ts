@@ -36,7 +36,7 @@ const GROUPS = HQS_SUPER_BLOCK / HQS_GROUP;
 const BATCH_BLOCKS = 64;
 const T = f16Table();
 const fround = Math.fround;
-const qs = new Int32Array(HQS_GROUP);
+const qs = new Uint8Array(HQS_GROUP);
 const vs = new Float64Array(HQS_GROUP);
 
 /**
@@ -49,7 +49,7 @@ function writeGroup(
   gi: number,
   mb: number,
   sb: number,
-  codes: Uint8Array | Int32Array,
+  codes: Uint8Array,
   c: number,
   five: boolean,
 ): void {
