@@ -289,46 +289,52 @@ const ROW: Func = {
 /**
  * anchors(xg, lo, hi, s, inv, qMax, m0): least-squares statistics of the group's values against
  * the lattice (step s) anchored at its minimum `lo` and at its maximum `hi` (start m0 = hi −
- * qMax·s): Σd, Σd², the highest code; then Σd, Σd², the lowest code; to memory[8…56).
+ * qMax·s): Σd, Σd², the highest code; then Σd, Σd², the lowest code; to memory[8…56). It runs on
+ * the f32 values (at XB32_BYTE + 32·g) in f32x4 lanes, half the vectors of f64x2: the statistics
+ * only rank the model's points, and the chosen codes are refitted and judged exactly later.
  */
+const SUMS = (at: number, qLane: string) =>
+  `i32.const 0 local.get sr f32x4.extract_lane 0 local.get sr f32x4.extract_lane 1 f32.add
+  local.get sr f32x4.extract_lane 2 local.get sr f32x4.extract_lane 3 f32.add f32.add
+  f64.promote_f32 f64.store ${at}
+  i32.const 0 local.get srr f32x4.extract_lane 0 local.get srr f32x4.extract_lane 1 f32.add
+  local.get srr f32x4.extract_lane 2 local.get srr f32x4.extract_lane 3 f32.add f32.add
+  f64.promote_f32 f64.store ${at + 8}
+  i32.const 0 local.get qx local.get qx local.get qx shuffle.2301 ${qLane} local.tee q local.get q
+  local.get q shuffle.1032 ${qLane} f32x4.extract_lane 0 f64.promote_f32 f64.store ${at + 16}`;
 function anchorTerm(k: number): string {
-  return `local.get x${k} local.get lo f64x2.sub local.tee u ${ROUND} local.tee q
-    local.get qx f64x2.pmax local.set qx
-    local.get u local.get q local.get vs f64x2.mul f64x2.sub local.tee u
-    local.get sr f64x2.add local.set sr  local.get u local.get u f64x2.mul local.get srr f64x2.add
+  return `local.get x${k} local.get lo f32x4.sub local.tee u ${ROUND32} local.tee q
+    local.get qx f32x4.pmax local.set qx
+    local.get u local.get q local.get vs f32x4.mul f32x4.sub local.tee u
+    local.get sr f32x4.add local.set sr  local.get u local.get u f32x4.mul local.get srr f32x4.add
     local.set srr`;
 }
 function anchorTopTerm(k: number): string {
-  return `local.get hi local.get x${k} f64x2.sub ${ROUND} local.set q
-    local.get vq local.get q f64x2.sub local.tee q local.get qx f64x2.pmin local.set qx
-    local.get x${k} local.get m0 f64x2.sub local.get q local.get vs f64x2.mul f64x2.sub local.tee u
-    local.get sr f64x2.add local.set sr  local.get u local.get u f64x2.mul local.get srr f64x2.add
+  return `local.get hi local.get x${k} f32x4.sub ${ROUND32} local.set q
+    local.get vq local.get q f32x4.sub local.tee q local.get qx f32x4.pmin local.set qx
+    local.get x${k} local.get m0 f32x4.sub local.get q local.get vs f32x4.mul f32x4.sub local.tee u
+    local.get sr f32x4.add local.set sr  local.get u local.get u f32x4.mul local.get srr f32x4.add
     local.set srr`;
 }
-const SUMS = (at: number, qLane: string) =>
-  `i32.const 0 local.get sr f64x2.extract_lane 0 local.get sr f64x2.extract_lane 1 f64.add
-  f64.store ${at}
-  i32.const 0 local.get srr f64x2.extract_lane 0 local.get srr f64x2.extract_lane 1 f64.add
-  f64.store ${at + 8}
-  i32.const 0 local.get qx f64x2.extract_lane 0 local.get qx f64x2.extract_lane 1 ${qLane}
-  f64.store ${at + 16}`;
 const ANCHORS: Func = {
   params: "xg:i32 lo1:f64 hi1:f64 s:f64 inv1:f64 qmax:f64 m01:f64",
   result: "",
-  locals: `x0:v128 x1:v128 x2:v128 x3:v128 lo:v128 hi:v128 vs:v128 inv:v128 vq:v128 half:v128
+  locals: `x0:v128 x1:v128 lo:v128 hi:v128 vs:v128 inv:v128 vq:v128 half:v128
     zero:v128 m0:v128 u:v128 q:v128 sr:v128 srr:v128 qx:v128`,
   code: `
     local.get xg v128.load 0 local.set x0   local.get xg v128.load 16 local.set x1
-    local.get xg v128.load 32 local.set x2  local.get xg v128.load 48 local.set x3
-    local.get lo1 f64x2.splat local.set lo  local.get hi1 f64x2.splat local.set hi
-    local.get s f64x2.splat local.set vs  local.get inv1 f64x2.splat local.set inv
-    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
-    local.get m01 f64x2.splat local.set m0
-    ${anchorTerm(0)} ${anchorTerm(1)} ${anchorTerm(2)} ${anchorTerm(3)}
-    ${SUMS(8, "f64.max")}
+    local.get lo1 f32.demote_f64 f32x4.splat local.set lo
+    local.get hi1 f32.demote_f64 f32x4.splat local.set hi
+    local.get s f32.demote_f64 f32x4.splat local.set vs
+    local.get inv1 f32.demote_f64 f32x4.splat local.set inv
+    local.get qmax f32.demote_f64 f32x4.splat local.set vq
+    f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
+    local.get m01 f32.demote_f64 f32x4.splat local.set m0
+    ${anchorTerm(0)} ${anchorTerm(1)}
+    ${SUMS(8, "f32x4.pmax")}
     local.get zero local.tee sr local.set srr  local.get vq local.set qx
-    ${anchorTopTerm(0)} ${anchorTopTerm(1)} ${anchorTopTerm(2)} ${anchorTopTerm(3)}
-    ${SUMS(32, "f64.min")}`,
+    ${anchorTopTerm(0)} ${anchorTopTerm(1)}
+    ${SUMS(32, "f32x4.pmin")}`,
 };
 
 /**
@@ -439,7 +445,8 @@ const POINTS: Func = {
         local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.tee s f64.const 0 f64.gt
         if
           local.get hi local.get qmax local.get s f64.mul f64.sub local.set m0
-          local.get xg local.get lo local.get hi local.get s f64.const 1 local.get s f64.div
+          local.get g i32.const 32 i32.mul i32.const ${XB32_BYTE} i32.add
+          local.get lo local.get hi local.get s f64.const 1 local.get s f64.div
           local.get qmax local.get m0 call 1
           ${anchorPoint(8)}
           ${addPoint("local.get lo local.get sr f64.const 0.125 f64.mul f64.add")}
@@ -885,15 +892,15 @@ export const rowErrors = instance.exports.row as (
 ) => number;
 
 /**
- * Anchored statistics of one group (lattice step `s`): `anchorStats(xByte, lo, hi, s, 1 / s,
- * qMax, hi − qMax·s)` leaves Σd, Σd², max code (anchored at `lo`) in {@link RESULTS}[1…3] and
- * Σd, Σd², min code (anchored at `hi`) in {@link RESULTS}[4…6].
+ * Anchored statistics of one group (8 f32 values at `xByte`, lattice step `s`, computed in f32):
+ * `anchorStats(xByte, lo, hi, s, 1 / s, qMax, hi − qMax·s)` leaves Σd, Σd², max code (anchored at
+ * `lo`) in {@link RESULTS}[1…3] and Σd, Σd², min code (anchored at `hi`) in {@link RESULTS}[4…6].
  *
  * @example
  * ```ts
- * import { anchorStats, RESULTS, wasmF64, XB_BYTE } from "./compact_wasm.ts";
- * wasmF64(XB_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
- * anchorStats(XB_BYTE, 0, 7, 1, 1, 15, -8);
+ * import { anchorStats, RESULTS, wasmF32, XB32_BYTE } from "./compact_wasm.ts";
+ * wasmF32(XB32_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
+ * anchorStats(XB32_BYTE, 0, 7, 1, 1, 15, -8);
  * console.log(RESULTS[2], RESULTS[3], RESULTS[6]); // 0 7 8
  * ```
  */
