@@ -1,11 +1,21 @@
 import { strict as assert } from "node:assert";
-import { fmaF32 } from "../src/hqs/compact_layout.ts";
+import { f16BitsToF32 } from "../src/hqs/f16.ts";
+import {
+  fmaF32,
+  HQ31K_SPEC,
+  HQ41K_SPEC,
+  HQ51K_SPEC,
+  HQ62K_SPEC,
+  latticeTables,
+} from "../src/hqs/compact_layout.ts";
 import {
   anchorStats,
   CODES_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
   exactWasm,
+  fastMins,
+  fastSteps,
   G_MAX_BYTE,
   G_MIN_BYTE,
   loadBlockWasm,
@@ -176,6 +186,53 @@ Deno.test("wasm block load zeroes non-finite values and keeps the first zero's s
         if (v > b) b = v;
       }
       assert.ok(Object.is(lo[g], a) && Object.is(hi[g], b), `block ${t} group ${g}`);
+    }
+  }
+});
+
+Deno.test("wasm fast path tables and codes equal the scalar twin's", () => {
+  const gMin = wasmF64(G_MIN_BYTE, 32), gMax = wasmF64(G_MAX_BYTE, 32);
+  const mins = wasmF64(MINS_BYTE, 256), steps = wasmF64(STEPS_BYTE, 256);
+  const curK = wasmU8(CUR_K_BYTE, 32), curJ = wasmU8(CUR_J_BYTE, 32);
+  const r = fillRandom(new Float32Array(64 * 40), 24, "student-t", 0.02);
+  const wantS = new Float64Array(256), wantM = new Float64Array(256);
+  for (const spec of [HQ31K_SPEC, HQ41K_SPEC, HQ51K_SPEC, HQ62K_SPEC]) {
+    const { qMax, codeMax } = spec;
+    for (let t = 0; t < 40; t++) {
+      for (let g = 0; g < 32; g++) {
+        const a = r[64 * t + 2 * g], b = r[64 * t + 2 * g + 1];
+        gMin[g] = Math.min(a, b);
+        gMax[g] = t === 0 ? gMin[g] : Math.max(a, b); // t = 0: constant groups
+      }
+      // f16 globals of assorted sizes (zero ones too), so that the code clamps are exercised.
+      const minBase = f16BitsToF32(0x8000 | (0x2a00 + 20 * t));
+      const dMin = t % 5 === 0 ? 0 : f16BitsToF32(0x2800 + 23 * t);
+      const need = fastMins(minBase, dMin, codeMax);
+      latticeTables(spec, 0, dMin, minBase, wantS, wantM);
+      assert.deepEqual(mins.slice(0, codeMax + 1), wantM.slice(0, codeMax + 1));
+      let wantNeed = 0;
+      const jUnit = dMin > 0 ? codeMax / dMin : 0;
+      for (let g = 0; g < 32; g++) {
+        let j = Math.floor((gMin[g] - minBase) * jUnit);
+        j = Math.max(0, Math.min(codeMax, j));
+        while (j > 0 && wantM[j] > gMin[g]) j--;
+        while (j < codeMax && wantM[j + 1] <= gMin[g]) j++;
+        assert.equal(curJ[g], j, `${spec.format} block ${t} group ${g}`);
+        wantNeed = Math.max(wantNeed, gMax[g] - wantM[j]);
+      }
+      assert.equal(need, wantNeed);
+      const dScale = t % 7 === 0 ? 0 : f16BitsToF32(0x2800 + 61 * t);
+      fastSteps(dScale, qMax, codeMax);
+      latticeTables(spec, dScale, dMin, minBase, wantS, wantM);
+      assert.deepEqual(steps.slice(0, codeMax + 1), wantS.slice(0, codeMax + 1));
+      const kUnit = dScale > 0 ? codeMax / dScale : 0;
+      for (let g = 0; g < 32; g++) {
+        const rg = gMax[g] - wantM[curJ[g]];
+        let k = Math.max(0, Math.min(codeMax, Math.ceil(rg * kUnit)));
+        while (k < codeMax && wantS[k] * qMax < rg) k++;
+        while (k > 0 && wantS[k - 1] * qMax >= rg) k--;
+        assert.equal(curK[g], k, `${spec.format} block ${t} group ${g}`);
+      }
     }
   }
 });

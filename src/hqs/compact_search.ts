@@ -35,6 +35,8 @@ import {
   CUR_K_BYTE,
   exactWasm,
   FAST_CODES_BYTE,
+  fastMins,
+  fastSteps,
   G_MAX_BYTE,
   G_MIN_BYTE,
   loadBlockWasm,
@@ -234,32 +236,9 @@ function fastGlobals(spec: CompactSpec, bitsOut: Uint16Array): void {
   const minBase = f16BitsToF32(bBits);
   const mBits = f16UpPos(hi - minBase);
   const dMin = f16BitsToF32(mBits);
-  minTable(spec, dMin, minBase);
-  const jUnit = dMin > 0 ? codeMax / dMin : 0;
-  let need = 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    let j = Math.floor((gMin[g] - minBase) * jUnit);
-    if (j > codeMax) j = codeMax;
-    if (j < 0) j = 0;
-    while (j > 0 && mins[j] > gMin[g]) j--;
-    while (j < codeMax && mins[j + 1] <= gMin[g]) j++;
-    curJ[g] = j;
-    const r = gMax[g] - mins[j];
-    if (r > need) need = r;
-  }
-  const dBits = f16UpPos(need);
-  const dScale = f16BitsToF32(dBits);
-  latticeTables(spec, dScale, dMin, minBase, steps, mins);
-  const kUnit = dScale > 0 ? codeMax / dScale : 0;
-  for (let g = 0; g < COMPACT_GROUPS; g++) {
-    const r = gMax[g] - mins[curJ[g]];
-    let k = Math.ceil(r * kUnit);
-    if (k > codeMax) k = codeMax;
-    if (k < 0) k = 0;
-    while (k < codeMax && steps[k] * qMax < r) k++;
-    while (k > 0 && steps[k - 1] * qMax >= r) k--;
-    curK[g] = k;
-  }
+  // The group loops run in WebAssembly: q_min codes and the span to cover, then q_scale codes.
+  const dBits = f16UpPos(fastMins(minBase, dMin, codeMax));
+  fastSteps(f16BitsToF32(dBits), qMax, codeMax);
   bitsOut[0] = dBits;
   bitsOut[1] = mBits;
   bitsOut[2] = bBits;

@@ -115,6 +115,11 @@ const OPS: Record<string, [number[], string]> = {
   "f64.convert_i32_s": [[0xb7], ""],
   "i32.trunc_sat_f64_s": [[0xfc, 0x02], ""],
   "f32.add": [[0x92], ""],
+  "f32.mul": [[0x94], ""],
+  "f32.div": [[0x95], ""],
+  "f32.convert_i32_s": [[0xb2], ""],
+  "i32.eqz": [[0x45], ""],
+  "i32.le_s": [[0x4c], ""],
   "f32.demote_f64": [[0xb6], ""],
   "f64.promote_f32": [[0xbb], ""],
   "f32x4.splat": [[0xfd, 0x13], ""],
@@ -827,6 +832,108 @@ const LOAD: Func = {
     end end`,
 };
 
+/**
+ * fastJ(minBase, dMin, codeMax) → the widest group's reach above its min: the fast path's first
+ * half. Fills the min lattice (f32 operations as latticeTables has them), gives each group the
+ * highest min at or below its minimum (curJ) and returns max(gMax − mins[j]).
+ */
+const FAST_J: Func = {
+  params: "mb:f64 dmin:f64 cm:i32",
+  result: "f64",
+  locals: "c:i32 g:i32 j:i32 junit:f64 gm:f64 t:f64 need:f64 cmf:f64",
+  code: `
+    local.get cm f64.convert_i32_s local.set cmf
+    block loop
+      local.get c local.get cm i32.gt_s br_if 1
+      local.get c i32.const 3 i32.shl
+      local.get mb f32.demote_f64
+      local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+      local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32 f64.store ${MINS_BYTE}
+      local.get c i32.const 1 i32.add local.set c
+      br 0
+    end end
+    local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
+    local.set junit
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 3 i32.shl f64.load ${G_MIN_BYTE} local.tee gm local.get mb f64.sub
+      local.get junit f64.mul f64.floor local.set t
+      local.get t local.get cmf f64.gt if local.get cmf local.set t end
+      local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
+      local.get t ${TO_I32} local.set j
+      block loop
+        local.get j i32.const 0 i32.le_s br_if 1
+        local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE} local.get gm f64.gt i32.eqz br_if 1
+        local.get j i32.const 1 i32.sub local.set j
+        br 0
+      end end
+      block loop
+        local.get j local.get cm i32.ge_s br_if 1
+        local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE + 8} local.get gm f64.le i32.eqz
+        br_if 1
+        local.get j i32.const 1 i32.add local.set j
+        br 0
+      end end
+      local.get g local.get j i32.store8 ${CUR_J_BYTE}
+      local.get g i32.const 3 i32.shl f64.load ${G_MAX_BYTE}
+      local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE} f64.sub local.tee t
+      local.get need f64.gt if local.get t local.set need end
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    local.get need`,
+};
+
+/**
+ * fastK(dScale, qMax, codeMax): the fast path's second half. Fills the step lattice (f32
+ * operations as latticeTables has them) and gives each group the least q_scale whose span reaches
+ * its maximum from its min (curK).
+ */
+const FAST_K: Func = {
+  params: "dscale:f64 qmax:f64 cm:i32",
+  result: "",
+  locals: "c:i32 g:i32 k:i32 kunit:f64 r:f64 t:f64 cmf:f64",
+  code: `
+    local.get cm f64.convert_i32_s local.set cmf
+    block loop
+      local.get c local.get cm i32.gt_s br_if 1
+      local.get c i32.const 3 i32.shl
+      local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+      local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div
+      f64.promote_f32 f64.store ${STEPS_BYTE}
+      local.get c i32.const 1 i32.add local.set c
+      br 0
+    end end
+    local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
+    local.set kunit
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 3 i32.shl f64.load ${G_MAX_BYTE}
+      local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE} f64.sub
+      local.tee r local.get kunit f64.mul f64.ceil local.set t
+      local.get t local.get cmf f64.gt if local.get cmf local.set t end
+      local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
+      local.get t ${TO_I32} local.set k
+      block loop
+        local.get k local.get cm i32.ge_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.get qmax f64.mul
+        local.get r f64.lt i32.eqz br_if 1
+        local.get k i32.const 1 i32.add local.set k
+        br 0
+      end end
+      block loop
+        local.get k i32.const 0 i32.le_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE - 8} local.get qmax f64.mul
+        local.get r f64.ge i32.eqz br_if 1
+        local.get k i32.const 1 i32.sub local.set k
+        br 0
+      end end
+      local.get g local.get k i32.store8 ${CUR_K_BYTE}
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end`,
+};
+
 const FUNCS: [string, Func][] = [
   ["row", ROW],
   ["anchors", ANCHORS],
@@ -837,6 +944,8 @@ const FUNCS: [string, Func][] = [
   ["exact", EXACT],
   ["refit", REFIT],
   ["load", LOAD],
+  ["fastJ", FAST_J],
+  ["fastK", FAST_K],
 ];
 
 function section(id: number, body: number[]): number[] {
@@ -867,6 +976,42 @@ function moduleBytes(): Uint8Array {
 
 const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes() as BufferSource));
 const memory = instance.exports.mem as WebAssembly.Memory;
+
+/**
+ * The fast path's first half (see FAST_J): fills the min lattice for (minBase, dMin), sets every
+ * group's q_min code (the highest min at or below the group's minimum) and returns the span the
+ * step lattice must then cover, max over groups of gMax − mins[q_min].
+ *
+ * @example
+ * ```ts
+ * import { fastMins, G_MAX_BYTE, G_MIN_BYTE, wasmF64 } from "./compact_wasm.ts";
+ * wasmF64(G_MIN_BYTE, 32).fill(0);
+ * wasmF64(G_MAX_BYTE, 32).fill(1);
+ * console.log(fastMins(0, 0, 15)); // 1
+ * ```
+ */
+export const fastMins = instance.exports.fastJ as (
+  minBase: number,
+  dMin: number,
+  codeMax: number,
+) => number;
+
+/**
+ * The fast path's second half (see FAST_K): fills the step lattice for dScale and sets every
+ * group's q_scale code (the least whose span reaches the group's maximum from its min).
+ *
+ * @example
+ * ```ts
+ * import { fastSteps, STEPS_BYTE, wasmF64 } from "./compact_wasm.ts";
+ * fastSteps(1, 7, 15);
+ * console.log(wasmF64(STEPS_BYTE, 16)[15]); // 0.1428571492433548
+ * ```
+ */
+export const fastSteps = instance.exports.fastK as (
+  dScale: number,
+  qMax: number,
+  codeMax: number,
+) => void;
 
 /**
  * Errors of a row of candidates of one group (values at {@link XB32_BYTE}): `rowErrors(xByte,
