@@ -15,8 +15,8 @@
  * 2. A few least-squares refits of the globals (all 256 elements, codes fixed), each followed by
  *    an exact local group search, as llama.cpp's K-quants do.
  * The hot loops (the model's points and min-grid errors, the exact group searches) run in
- * WebAssembly SIMD (`compact_wasm.ts`): model statistics in f64x2, candidate errors in f32x4 lanes
- * on the exact f32 lattice. The fast path's parameters are always a candidate: the winner is
+ * WebAssembly SIMD (`compact_wasm.ts`): anchored statistics and candidate errors in f32x4 lanes on
+ * the exact f32 lattice, model errors and refit sums in f64x2. The fast path's parameters are always a candidate: the winner is
  * judged on the exact f32 decode (computed in WebAssembly, with the codes kept in its memory), so
  * the search is never worse than the fast path.
  *

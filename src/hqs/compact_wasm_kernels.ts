@@ -1,0 +1,379 @@
+/**
+ * The assignment, exact-error, refit, load and fast-path kernels of the compact search (listings
+ * for `wasm_asm.ts`). They call the candidate row of `compact_wasm_model.ts` (`call 0`).
+ *
+ * @module
+ */
+import type { Func } from "./wasm_asm.ts";
+import {
+  CUR_J_BYTE,
+  CUR_K_BYTE,
+  G_MAX_BYTE,
+  G_MIN_BYTE,
+  MINS_BYTE,
+  REFIT_BYTE,
+  STEPS_BYTE,
+  XB32_BYTE,
+  XB_BYTE,
+} from "./compact_wasm_memory.ts";
+import { GROUP_END, ROUND, ROW_CALL } from "./compact_wasm_model.ts";
+
+/** f64 → i32 for values already clamped into [0, 255]. */
+const TO_I32 = "i32.trunc_sat_f64_s";
+
+/**
+ * assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ, warm) → Σ best errors:
+ * each group searches q_scale codes from "clips half a step at each end" up to spanF × range +
+ * one min-grid step (at most maxK), and for each the q_min codes whose lattice reaches both ends
+ * within half a step (centred when too short; at most maxJ); warm: the current codes first.
+ * Arithmetic in f64 as the scalar search had it.
+ */
+export const ASSIGN_WINDOWS: Func = {
+  params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64 warm:i32`,
+  result: "f64",
+  locals: `g:i32 k:i32 khi:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32
+    kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64 khif:f64 s:f64 span:f64
+    a:f64 z:f64 a0:f64 a1:f64 c:f64 best:f64 total:f64`,
+  code: `
+    local.get cm f64.convert_i32_s local.set cmf
+    local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
+    local.set kunit
+    local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
+    local.set junit
+    local.get dmin local.get cmf f64.div local.set dm
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
+      local.get i f64.load ${G_MAX_BYTE} local.tee hi local.get lo f64.sub local.set r
+      local.get r local.get qmax f64.mul local.get qmax f64.const 1 f64.add f64.div
+      local.get kunit f64.mul f64.floor local.set klo
+      local.get r local.get spanf f64.mul local.get dm f64.add local.get kunit f64.mul f64.ceil
+      local.set khif
+      local.get klo f64.const 0 f64.lt if f64.const 0 local.set klo end
+      local.get khif local.get cmf f64.gt if local.get cmf local.set khif end
+      local.get klo local.get khif f64.gt if local.get khif local.set klo end
+      local.get khif local.get klo f64.sub local.get maxk f64.ge
+      if local.get klo local.get maxk f64.add f64.const 1 f64.sub local.set khif end
+      f64.const Infinity local.set best  i32.const 0 local.set bk  i32.const 0 local.set bj
+      local.get warm
+      if
+        local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
+        local.get g i32.load8_u ${CUR_J_BYTE} local.tee j0 local.tee j1 local.set bj
+        f64.const Infinity local.set best
+        ${ROW_CALL}
+        local.get g i32.load8_u ${CUR_K_BYTE} local.set bk
+        local.get g i32.load8_u ${CUR_J_BYTE} local.set bj
+        i32.const 0 f64.load 0 local.set best
+      end
+      local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
+      block loop
+        local.get k local.get khi i32.gt_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.tee s
+        local.get qmax f64.mul local.set span
+        local.get hi local.get span f64.sub f64.const 0.5 local.get s f64.mul f64.sub local.set a
+        local.get lo f64.const 0.5 local.get s f64.mul f64.add local.set z
+        local.get a local.get z f64.gt
+        if f64.const 0.5 local.get lo local.get hi f64.add local.get span f64.sub f64.mul
+          local.tee a local.set z end
+        local.get a local.get mb f64.sub local.get junit f64.mul f64.ceil local.set a0
+        local.get z local.get mb f64.sub local.get junit f64.mul f64.floor local.set a1
+        local.get a0 local.get a1 f64.gt
+        if
+          f64.const 0.5 local.get a local.get z f64.add f64.const 2 local.get mb f64.mul f64.sub
+          f64.mul local.get junit f64.mul f64.floor local.tee a0 f64.const 1 f64.add local.set a1
+        end
+        local.get a1 local.get a0 f64.sub local.get maxj f64.ge
+        if
+          f64.const 0.5 local.get a0 local.get a1 f64.add local.get maxj f64.sub f64.const 1 f64.add
+          f64.mul f64.floor local.tee c local.set a0
+          local.get c local.get maxj f64.add f64.const 1 f64.sub local.set a1
+        end
+        local.get a0 f64.const 0 f64.lt if f64.const 0 local.set a0 end
+        local.get a1 local.get cmf f64.gt if local.get cmf local.set a1 end
+        local.get a0 local.get a1 f64.gt
+        if f64.const 0 local.get cmf local.get a1 f64.const 0 f64.lt select
+          local.tee a0 local.set a1 end
+        local.get a0 ${TO_I32} local.set j0  local.get a1 ${TO_I32} local.set j1
+        ${ROW_CALL}
+        local.get k i32.const 1 i32.add local.set k
+        br 0
+      end end
+      ${GROUP_END}
+      br 0
+    end end
+    local.get total`,
+};
+
+/**
+ * Rounds lane L of s (f64, the rounded sum whose rounding error is err) to odd when err ≠ 0, so
+ * that its demotion to f32 is the correctly rounded f32 of the exact sum (as fmaF32 does).
+ */
+function toOdd(lane: number): string {
+  return `local.get s f64x2.extract_lane ${lane} local.tee sl i64.reinterpret_f64 local.tee sb
+    i64.const 1 i64.and i64.eqz
+    local.get err f64x2.extract_lane ${lane} local.tee el f64.const 0 f64.ne i32.and
+    if
+      local.get s
+      local.get sb
+      i64.const 1 i64.const -1 local.get el f64.const 0 f64.gt local.get sl f64.const 0 f64.gt
+      i32.eq select i64.add f64.reinterpret_i64 f64x2.replace_lane ${lane} local.set s
+    end`;
+}
+function exactTerm(k: number): string {
+  return `local.get xg v128.load ${16 * k} local.tee x local.get vmin f64x2.sub ${ROUND} local.set q
+    local.get co local.get q f64x2.extract_lane 0 ${TO_I32} i32.store8 ${2 * k}
+    local.get co local.get q f64x2.extract_lane 1 ${TO_I32} i32.store8 ${2 * k + 1}
+    local.get q local.get vs f64x2.mul local.tee a local.get vmin f64x2.add local.tee s
+    local.get a f64x2.sub local.set bb
+    local.get a local.get s local.get bb f64x2.sub f64x2.sub local.get vmin local.get bb f64x2.sub
+    f64x2.add local.tee err local.get zero f64x2.ne v128.any_true
+    if ${toOdd(0)} ${toOdd(1)} end
+    local.get x local.get s f32x4.demote_f64x2_zero f64x2.promote_low_f32x4 f64x2.sub local.tee a
+    local.get a f64x2.mul local.get acc f64x2.add local.set acc`;
+}
+
+/**
+ * exact(codes, qMax) → the exact squared error (runtime f32 decode, fused multiply-add) of the
+ * block's values on the lattices (steps[curK[g]], mins[curJ[g]]); the codes go to byte `codes`.
+ */
+export const EXACT: Func = {
+  params: "codes:i32 qmax:f64",
+  result: "f64",
+  locals: `g:i32 xg:i32 co:i32 st:f64 sl:f64 el:f64 sb:i64
+    x:v128 vmin:v128 vs:v128 inv:v128 vq:v128 half:v128 zero:v128 q:v128 a:v128 s:v128 bb:v128
+    err:v128 acc:v128`,
+  code: `
+    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
+      local.get g i32.const 8 i32.mul local.get codes i32.add local.set co
+      local.get g i32.load8_u ${CUR_K_BYTE} i32.const 3 i32.shl f64.load ${STEPS_BYTE}
+      local.tee st f64x2.splat local.set vs
+      f64.const 1 local.get st f64.div f64.const 0 local.get st f64.const 0 f64.gt select
+      f64x2.splat local.set inv
+      local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE}
+      f64x2.splat local.set vmin
+      ${exactTerm(0)} ${exactTerm(1)} ${exactTerm(2)} ${exactTerm(3)}
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    local.get acc f64x2.extract_lane 0 local.get acc f64x2.extract_lane 1 f64.add`,
+};
+
+function refitTerm(k: number): string {
+  return `local.get xg v128.load ${16 * k} local.tee x local.get vmin f64x2.sub ${ROUND} local.tee q
+    local.get sq f64x2.add local.set sq  local.get q local.get q f64x2.mul local.get sqq f64x2.add
+    local.set sqq  local.get x local.get sx f64x2.add local.set sx
+    local.get q local.get x f64x2.mul local.get sqx f64x2.add local.set sqx`;
+}
+const HSUM = (v: string) =>
+  `local.get ${v} f64x2.extract_lane 0 local.get ${v} f64x2.extract_lane 1 f64.add`;
+/**
+ * refit(qMax, codeMax): the sums of the least-squares refit of (minBase, dMin, dScale) with the
+ * current codes fixed (x̂ = minBase + dMin·a + dScale·c·q, a = j/C, c = k/(C·Qmax)): Σ1, Σa, Σc·q,
+ * Σa², Σa·c·q, Σc²q², Σx, Σa·x, Σc·q·x, to REFIT_BYTE.
+ */
+export const REFIT: Func = {
+  params: "qmax:f64 cm:f64",
+  result: "",
+  locals: `g:i32 xg:i32 st:f64 a:f64 ca:f64 gq:f64 gx:f64
+    s1:f64 sa:f64 sc:f64 saa:f64 sac:f64 scc:f64 tx:f64 sax:f64 scx:f64
+    x:v128 vmin:v128 inv:v128 vq:v128 half:v128 zero:v128 q:v128 sq:v128 sqq:v128 sx:v128 sqx:v128`,
+  code: `
+    local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
+      local.get g i32.load8_u ${CUR_J_BYTE} f64.convert_i32_s local.get cm f64.div local.set a
+      local.get g i32.load8_u ${CUR_K_BYTE} f64.convert_i32_s local.get cm local.get qmax f64.mul f64.div local.set ca
+      local.get g i32.load8_u ${CUR_K_BYTE} i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.set st
+      f64.const 1 local.get st f64.div f64.const 0 local.get st f64.const 0 f64.gt select
+      f64x2.splat local.set inv
+      local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE}
+      f64x2.splat local.set vmin
+      local.get zero local.tee sq local.tee sqq local.tee sx local.set sqx
+      ${refitTerm(0)} ${refitTerm(1)} ${refitTerm(2)} ${refitTerm(3)}
+      ${HSUM("sq")} local.set gq  ${HSUM("sx")} local.set gx
+      local.get s1 f64.const 8 f64.add local.set s1
+      local.get sa f64.const 8 local.get a f64.mul f64.add local.set sa
+      local.get saa f64.const 8 local.get a f64.mul local.get a f64.mul f64.add local.set saa
+      local.get sc local.get ca local.get gq f64.mul f64.add local.set sc
+      local.get scc local.get ca local.get ca f64.mul ${HSUM("sqq")} f64.mul f64.add local.set scc
+      local.get sac local.get a local.get ca f64.mul local.get gq f64.mul f64.add local.set sac
+      local.get tx local.get gx f64.add local.set tx
+      local.get sax local.get a local.get gx f64.mul f64.add local.set sax
+      local.get scx local.get ca ${HSUM("sqx")} f64.mul f64.add local.set scx
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    i32.const 0 local.get s1 f64.store ${REFIT_BYTE}
+    i32.const 0 local.get sa f64.store ${REFIT_BYTE + 8}
+    i32.const 0 local.get sc f64.store ${REFIT_BYTE + 16}
+    i32.const 0 local.get saa f64.store ${REFIT_BYTE + 24}
+    i32.const 0 local.get sac f64.store ${REFIT_BYTE + 32}
+    i32.const 0 local.get scc f64.store ${REFIT_BYTE + 40}
+    i32.const 0 local.get tx f64.store ${REFIT_BYTE + 48}
+    i32.const 0 local.get sax f64.store ${REFIT_BYTE + 56}
+    i32.const 0 local.get scx f64.store ${REFIT_BYTE + 64}`,
+};
+
+/** Masks non-finite lanes of v (f32x4) to 0: v − v is 0 exactly for the finite ones. */
+const FINITE = (v: string) =>
+  `local.get ${v} local.get ${v} local.get ${v} f32x4.sub local.tee t local.get t f32x4.eq v128.and
+  local.set ${v}`;
+/** The least (op pmin) or greatest (pmax) lane of a and b, as f64, to `to`. */
+const REDUCE = (op: string, to: string) =>
+  `local.get a local.get b ${op} local.tee t local.get t local.get t shuffle.2301 ${op}
+  local.tee t local.get t local.get t shuffle.1032 ${op} f32x4.extract_lane 0 f64.promote_f32
+  local.set ${to}`;
+
+/**
+ * load(src): the super-block of f32 values at byte src, non-finite ones as 0, to the values (f64
+ * and f32) and the groups' minima / maxima. A zero extreme (whose sign depends on which zero
+ * came first) is found again in order, as `v < lo` / `v > hi` would.
+ */
+export const LOAD: Func = {
+  params: "src:i32",
+  result: "",
+  locals: "g:i32 i:i32 o:i32 lo:f64 hi:f64 v:f64 a:v128 b:v128 t:v128",
+  code: `
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 5 i32.shl local.tee o local.get src i32.add local.tee i
+      v128.load 0 local.set a  local.get i v128.load 16 local.set b
+      ${FINITE("a")} ${FINITE("b")}
+      local.get o local.get a v128.store ${XB32_BYTE}
+      local.get o local.get b v128.store ${XB32_BYTE + 16}
+      local.get o i32.const 1 i32.shl local.tee i local.get a f64x2.promote_low_f32x4
+      v128.store ${XB_BYTE}
+      local.get i local.get a local.get a shuffle.2301 f64x2.promote_low_f32x4 v128.store ${
+    XB_BYTE + 16
+  }
+      local.get i local.get b f64x2.promote_low_f32x4 v128.store ${XB_BYTE + 32}
+      local.get i local.get b local.get b shuffle.2301 f64x2.promote_low_f32x4 v128.store ${
+    XB_BYTE + 48
+  }
+      ${REDUCE("f32x4.pmin", "lo")} ${REDUCE("f32x4.pmax", "hi")}
+      local.get lo f64.const 0 f64.eq local.get hi f64.const 0 f64.eq i32.or
+      if
+        f64.const Infinity local.set lo  f64.const -Infinity local.set hi
+        local.get o i32.const 1 i32.shl local.set i
+        local.get i i32.const 64 i32.add local.set o
+        block loop
+          local.get i local.get o i32.ge_s br_if 1
+          local.get i f64.load ${XB_BYTE} local.tee v local.get lo f64.lt
+          if local.get v local.set lo end
+          local.get v local.get hi f64.gt if local.get v local.set hi end
+          local.get i i32.const 8 i32.add local.set i
+          br 0
+        end end
+      end
+      local.get g i32.const 3 i32.shl local.tee i local.get lo f64.store ${G_MIN_BYTE}
+      local.get i local.get hi f64.store ${G_MAX_BYTE}
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end`,
+};
+
+/**
+ * fastJ(minBase, dMin, codeMax) → the widest group's reach above its min: the fast path's first
+ * half. Fills the min lattice (f32 operations as latticeTables has them), gives each group the
+ * highest min at or below its minimum (curJ) and returns max(gMax − mins[j]).
+ */
+export const FAST_J: Func = {
+  params: "mb:f64 dmin:f64 cm:i32",
+  result: "f64",
+  locals: "c:i32 g:i32 j:i32 junit:f64 gm:f64 t:f64 need:f64 cmf:f64",
+  code: `
+    local.get cm f64.convert_i32_s local.set cmf
+    block loop
+      local.get c local.get cm i32.gt_s br_if 1
+      local.get c i32.const 3 i32.shl
+      local.get mb f32.demote_f64
+      local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+      local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32 f64.store ${MINS_BYTE}
+      local.get c i32.const 1 i32.add local.set c
+      br 0
+    end end
+    local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
+    local.set junit
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 3 i32.shl f64.load ${G_MIN_BYTE} local.tee gm local.get mb f64.sub
+      local.get junit f64.mul f64.floor local.set t
+      local.get t local.get cmf f64.gt if local.get cmf local.set t end
+      local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
+      local.get t ${TO_I32} local.set j
+      block loop
+        local.get j i32.const 0 i32.le_s br_if 1
+        local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE} local.get gm f64.gt i32.eqz br_if 1
+        local.get j i32.const 1 i32.sub local.set j
+        br 0
+      end end
+      block loop
+        local.get j local.get cm i32.ge_s br_if 1
+        local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE + 8} local.get gm f64.le i32.eqz
+        br_if 1
+        local.get j i32.const 1 i32.add local.set j
+        br 0
+      end end
+      local.get g local.get j i32.store8 ${CUR_J_BYTE}
+      local.get g i32.const 3 i32.shl f64.load ${G_MAX_BYTE}
+      local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE} f64.sub local.tee t
+      local.get need f64.gt if local.get t local.set need end
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end
+    local.get need`,
+};
+
+/**
+ * fastK(dScale, qMax, codeMax): the fast path's second half. Fills the step lattice (f32
+ * operations as latticeTables has them) and gives each group the least q_scale whose span reaches
+ * its maximum from its min (curK).
+ */
+export const FAST_K: Func = {
+  params: "dscale:f64 qmax:f64 cm:i32",
+  result: "",
+  locals: "c:i32 g:i32 k:i32 kunit:f64 r:f64 t:f64 cmf:f64",
+  code: `
+    local.get cm f64.convert_i32_s local.set cmf
+    block loop
+      local.get c local.get cm i32.gt_s br_if 1
+      local.get c i32.const 3 i32.shl
+      local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+      local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div
+      f64.promote_f32 f64.store ${STEPS_BYTE}
+      local.get c i32.const 1 i32.add local.set c
+      br 0
+    end end
+    local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
+    local.set kunit
+    block loop
+      local.get g i32.const 32 i32.ge_s br_if 1
+      local.get g i32.const 3 i32.shl f64.load ${G_MAX_BYTE}
+      local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE} f64.sub
+      local.tee r local.get kunit f64.mul f64.ceil local.set t
+      local.get t local.get cmf f64.gt if local.get cmf local.set t end
+      local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
+      local.get t ${TO_I32} local.set k
+      block loop
+        local.get k local.get cm i32.ge_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.get qmax f64.mul
+        local.get r f64.lt i32.eqz br_if 1
+        local.get k i32.const 1 i32.add local.set k
+        br 0
+      end end
+      block loop
+        local.get k i32.const 0 i32.le_s br_if 1
+        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE - 8} local.get qmax f64.mul
+        local.get r f64.ge i32.eqz br_if 1
+        local.get k i32.const 1 i32.sub local.set k
+        br 0
+      end end
+      local.get g local.get k i32.store8 ${CUR_K_BYTE}
+      local.get g i32.const 1 i32.add local.set g
+      br 0
+    end end`,
+};

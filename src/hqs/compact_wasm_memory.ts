@@ -1,0 +1,50 @@
+/**
+ * The memory layout of the compact search's WebAssembly module (byte offsets): results at 0…63,
+ * the block's values (f64 and f32), the lattices, the model points, the current codes, the
+ * element codes, the refit sums, and from the second 64 KiB page on a batch of input values.
+ * The memory never grows, so views stay valid.
+ *
+ * @module
+ */
+
+/** Byte offset of the block's values (256 × f64) in the module's memory. */
+export const XB_BYTE: number = 64;
+/** Byte offset of the min lattice (256 × f64). */
+export const MINS_BYTE: number = XB_BYTE + 256 * 8;
+/** Most model points per group. */
+export const MAX_POINTS: number = 32;
+/** Byte offset of the model points' lattice starts (32 groups × 32 × f64). */
+export const PT_POS_BYTE: number = MINS_BYTE + 256 * 8;
+/** Byte offset of the model points' errors (32 groups × 32 × f64). */
+export const PT_ERR_BYTE: number = PT_POS_BYTE + 32 * MAX_POINTS * 8;
+/** Byte offset of the point counts (32 × u8; each group's list padded to an even length). */
+export const N_PTS_BYTE: number = PT_ERR_BYTE + 32 * MAX_POINTS * 8;
+/** Byte offset of the block's values as f32 (256 × f32), for {@link rowErrors}. */
+export const XB32_BYTE: number = N_PTS_BYTE + 64;
+/** Byte offset of the groups' minima (32 × f64). */
+export const G_MIN_BYTE: number = XB32_BYTE + 256 * 4;
+/** Byte offset of the groups' maxima (32 × f64). */
+export const G_MAX_BYTE: number = G_MIN_BYTE + 32 * 8;
+/** Byte offset of the step lattice (256 × f64). */
+export const STEPS_BYTE: number = G_MAX_BYTE + 32 * 8;
+/** Byte offset of the model points' q_scale codes (32 groups × 32 × u8). */
+export const PT_K_BYTE: number = STEPS_BYTE + 256 * 8;
+/** Byte offset of the groups' current q_scale codes (32 × u8). */
+export const CUR_K_BYTE: number = PT_K_BYTE + 32 * MAX_POINTS;
+/** Byte offset of the groups' current q_min codes (32 × u8). */
+export const CUR_J_BYTE: number = CUR_K_BYTE + 32;
+/**
+ * Byte offset of two f64 the points kernel leaves: the highest of the groups' lowest points and
+ * the lowest of their highest points (the span the min grid must cover).
+ */
+export const PT_COVER_BYTE: number = CUR_J_BYTE + 32;
+/** Byte offset of the element codes {@link exactWasm} writes for the chosen parameters (256 × u8). */
+export const CODES_BYTE: number = PT_COVER_BYTE + 16;
+/** Byte offset of the element codes of the fast path's parameters (256 × u8). */
+export const FAST_CODES_BYTE: number = CODES_BYTE + 256;
+/** Byte offset of the nine least-squares sums {@link refitSums} leaves (9 × f64). */
+export const REFIT_BYTE: number = FAST_CODES_BYTE + 256;
+/** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
+export const XIN_BYTE: number = 65536;
+/** Super-blocks the input batch at {@link XIN_BYTE} holds. */
+export const XIN_BLOCKS: number = 1024;
