@@ -276,6 +276,22 @@ export const LOAD: Func = {
     end end`,
 };
 
+/** `body` for every code c = 0 … cm (byte offset c·8 pushed first), as the lattice tables fill. */
+function forEachCode(body: string): string {
+  return `block loop
+      local.get c local.get cm i32.gt_s br_if 1
+      local.get c i32.const 3 i32.shl
+      ${body}
+      local.get c i32.const 1 i32.add local.set c
+      br 0
+    end end`;
+}
+
+/** Local t clamped to [0, cmf], as an i32 code on the stack. */
+const T_TO_CODE = `local.get t local.get cmf f64.gt if local.get cmf local.set t end
+  local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
+  local.get t ${TO_I32}`;
+
 /**
  * fastJ(minBase, dMin, codeMax) → the widest group's reach above its min: the fast path's first
  * half. Fills the min lattice (f32 operations as latticeTables has them), gives each group the
@@ -287,24 +303,18 @@ export const FAST_J: Func = {
   locals: "c:i32 g:i32 j:i32 junit:f64 gm:f64 t:f64 need:f64 cmf:f64",
   code: `
     local.get cm f64.convert_i32_s local.set cmf
-    block loop
-      local.get c local.get cm i32.gt_s br_if 1
-      local.get c i32.const 3 i32.shl
-      local.get mb f32.demote_f64
+    ${
+    forEachCode(`local.get mb f32.demote_f64
       local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
-      local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32 f64.store ${MINS_BYTE}
-      local.get c i32.const 1 i32.add local.set c
-      br 0
-    end end
+      local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32 f64.store ${MINS_BYTE}`)
+  }
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
     local.set junit
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 3 i32.shl f64.load ${G_MIN_BYTE} local.tee gm local.get mb f64.sub
       local.get junit f64.mul f64.floor local.set t
-      local.get t local.get cmf f64.gt if local.get cmf local.set t end
-      local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
-      local.get t ${TO_I32} local.set j
+      ${T_TO_CODE} local.set j
       block loop
         local.get j i32.const 0 i32.le_s br_if 1
         local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE} local.get gm f64.gt i32.eqz br_if 1
@@ -339,15 +349,11 @@ export const FAST_K: Func = {
   locals: "c:i32 g:i32 k:i32 kunit:f64 r:f64 t:f64 cmf:f64",
   code: `
     local.get cm f64.convert_i32_s local.set cmf
-    block loop
-      local.get c local.get cm i32.gt_s br_if 1
-      local.get c i32.const 3 i32.shl
-      local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+    ${
+    forEachCode(`local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
       local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div
-      f64.promote_f32 f64.store ${STEPS_BYTE}
-      local.get c i32.const 1 i32.add local.set c
-      br 0
-    end end
+      f64.promote_f32 f64.store ${STEPS_BYTE}`)
+  }
     local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
     local.set kunit
     block loop
@@ -355,9 +361,7 @@ export const FAST_K: Func = {
       local.get g i32.const 3 i32.shl f64.load ${G_MAX_BYTE}
       local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE} f64.sub
       local.tee r local.get kunit f64.mul f64.ceil local.set t
-      local.get t local.get cmf f64.gt if local.get cmf local.set t end
-      local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
-      local.get t ${TO_I32} local.set k
+      ${T_TO_CODE} local.set k
       block loop
         local.get k local.get cm i32.ge_s br_if 1
         local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.get qmax f64.mul
