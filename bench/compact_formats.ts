@@ -10,7 +10,7 @@
  */
 import { COMPACT_KERNELS } from "../src/hqs/compact.ts";
 import { HQ5K_KERNEL } from "../src/hqs/legacy.ts";
-import { type Dist, fillRandom } from "../tests/_compact_rng.ts";
+import { type Dist, fillRandom } from "../tests/_rng.ts";
 
 const BPW: Record<string, string> = {
   hq31k: "4.25 bpw (Q4_K 4.5)",

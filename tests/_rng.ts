@@ -148,3 +148,31 @@ export class Rng {
     return out;
   }
 }
+
+/** Which distribution a test tensor is drawn from. */
+export type Dist = "gaussian" | "student-t";
+
+/**
+ * Fills `out` with σ·N(0,1) or σ·t(ν) samples (ν = 3 by default) from a generator seeded with
+ * `seed`: the same Gaussians as `new Rng(seed).gaussian()`.
+ *
+ * @example
+ * ```ts
+ * import { fillRandom } from "./_rng.ts";
+ * const x = fillRandom(new Float32Array(8), 7, "gaussian", 0.02);
+ * console.log(x.length); // 8
+ * ```
+ */
+export function fillRandom(
+  out: Float32Array,
+  seed: number,
+  dist: Dist,
+  sigma: number,
+  nu = 3,
+): Float32Array {
+  const rng = new Rng(seed);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = sigma * (dist === "gaussian" ? rng.gaussian() : rng.studentT(nu));
+  }
+  return out;
+}

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { COMPACT_KERNELS } from "../src/hqs/compact.ts";
 import type { HqsKernel } from "../src/hqs/kernel.ts";
-import { type Dist, fillRandom, relRmse } from "./_compact_rng.ts";
+import { relativeRmse as relRmse } from "../src/hqs/mod.ts";
+import { type Dist, fillRandom } from "./_rng.ts";
 
 function encode(k: HqsKernel, x: Float32Array, search: "mse" | "fast") {
   const n = x.length / 256;

@@ -34,7 +34,7 @@ import {
   XB_BYTE,
   XIN_BYTE,
 } from "../src/hqs/compact_wasm.ts";
-import { fillRandom } from "./_compact_rng.ts";
+import { fillRandom } from "./_rng.ts";
 
 const fr = Math.fround;
 
