@@ -8,8 +8,9 @@
  *
  * @module
  */
-import type { HqsKernel, HqsSearch } from "./kernel.ts";
+import { HQS_SUPER_BLOCK, type HqsKernel, type HqsSearch } from "./kernel.ts";
 import {
+  COMPACT_GROUPS,
   type CompactSpec,
   decodeCompact,
   HQ31K_SPEC,
@@ -61,7 +62,7 @@ export function compactKernel(
       let total = 0;
       for (let b0 = 0; b0 < nBlocks; b0 += BATCH_BLOCKS) {
         const n = Math.min(BATCH_BLOCKS, nBlocks - b0);
-        backend.search(spec, x, xOff + b0 * 256, n, search, p);
+        backend.search(spec, x, xOff + b0 * HQS_SUPER_BLOCK, n, search, p);
         for (let b = 0; b < n; b++) {
           packCompactBlock(
             spec,
@@ -70,9 +71,9 @@ export function compactKernel(
             p.minBase[b],
             p.qScale,
             p.qMin,
-            b * 32,
+            b * COMPACT_GROUPS,
             p.codes,
-            b * 256,
+            b * HQS_SUPER_BLOCK,
             out,
             outOff + (b0 + b) * spec.blockBytes,
           );

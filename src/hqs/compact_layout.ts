@@ -170,6 +170,17 @@ export function latticeTables(
   }
 }
 
+/** The little-endian u16 at byte i. */
+function u16At(bytes: Uint8Array, i: number): number {
+  return bytes[i] | (bytes[i + 1] << 8);
+}
+
+/** Writes v as a little-endian u16 at byte i. */
+function putU16(out: Uint8Array, i: number, v: number): void {
+  out[i] = v & 255;
+  out[i + 1] = v >>> 8;
+}
+
 const stepScratch = new Float64Array(256);
 const minScratch = new Float64Array(256);
 
@@ -200,9 +211,9 @@ export function decodeCompact(
   for (let b = 0; b < nBlocks; b++) {
     const p = bOff + b * blockBytes;
     const o = oOff + b * HQS_SUPER_BLOCK;
-    const dScale = t[bytes[p] | (bytes[p + 1] << 8)];
-    const dMin = t[bytes[p + 2] | (bytes[p + 3] << 8)];
-    const minBase = t[bytes[p + 4] | (bytes[p + 5] << 8)];
+    const dScale = t[u16At(bytes, p + COMPACT_D_SCALE_OFFSET)];
+    const dMin = t[u16At(bytes, p + COMPACT_D_MIN_OFFSET)];
+    const minBase = t[u16At(bytes, p + COMPACT_MIN_BASE_OFFSET)];
     latticeTables(spec, dScale, dMin, minBase, steps, mins);
     for (let g = 0; g < COMPACT_GROUPS; g++) {
       let qs: number, qm: number;
@@ -266,14 +277,10 @@ export function packCompactBlock(
   p: number,
 ): void {
   const { bits, codeMax, headerBytes, qMinOffset } = spec;
-  out[p] = dScaleBits & 255;
-  out[p + 1] = dScaleBits >>> 8;
-  out[p + 2] = dMinBits & 255;
-  out[p + 3] = dMinBits >>> 8;
-  out[p + 4] = minBaseBits & 255;
-  out[p + 5] = minBaseBits >>> 8;
-  out[p + 6] = 0;
-  out[p + 7] = 0;
+  putU16(out, p + COMPACT_D_SCALE_OFFSET, dScaleBits);
+  putU16(out, p + COMPACT_D_MIN_OFFSET, dMinBits);
+  putU16(out, p + COMPACT_MIN_BASE_OFFSET, minBaseBits);
+  putU16(out, p + COMPACT_MIN_BASE_OFFSET + 2, 0); // padding
   if (codeMax === 255) {
     for (let g = 0; g < COMPACT_GROUPS; g++) {
       out[p + COMPACT_Q_SCALE_OFFSET + g] = qScale[qOff + g];
