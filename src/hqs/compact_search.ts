@@ -176,7 +176,6 @@ function assignGroups(
   dScale: number,
   dMin: number,
   minBase: number,
-  warm: boolean,
 ): number {
   const t = spec.bits - 3;
   return assignWindowsWasm(
@@ -188,7 +187,6 @@ function assignGroups(
     SPAN[t],
     MAX_K[t],
     MAX_J[t],
-    warm ? 1 : 0,
   );
 }
 
@@ -388,7 +386,6 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
       f16BitsToF32(fastBits[0]),
       f16BitsToF32(fastBits[1]),
       f16BitsToF32(fastBits[2]),
-      true,
     );
   }
   bestBits.set(candBits);
@@ -404,7 +401,7 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
     candBits[1] = m;
     candBits[2] = mb;
     setTables(spec, candBits);
-    const e2 = assignGroups(spec, f16BitsToF32(d), f16BitsToF32(m), f16BitsToF32(mb), true);
+    const e2 = assignGroups(spec, f16BitsToF32(d), f16BitsToF32(m), f16BitsToF32(mb));
     if (e2 < e) {
       e = e2;
       bestBits.set(candBits);

@@ -181,7 +181,8 @@ export const assignFromPointsWasm = instance.exports.assignPoints as (
 
 /**
  * Local window search of every group (see the `assignWindows` listing):
- * `assignWindowsWasm(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ, warm)`.
+ * `assignWindowsWasm(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ)`, each group's
+ * current codes (curK / curJ) tried first.
  *
  * @example
  * ```ts
@@ -198,7 +199,6 @@ export const assignWindowsWasm = instance.exports.assignWindows as (
   spanF: number,
   maxK: number,
   maxJ: number,
-  warm: number,
 ) => number;
 
 /**

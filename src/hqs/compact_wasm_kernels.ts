@@ -22,14 +22,15 @@ import { GROUP_END, ROUND, ROW_CALL } from "./compact_wasm_model.ts";
 const TO_I32 = "i32.trunc_sat_f64_s";
 
 /**
- * assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ, warm) → Σ best errors:
+ * assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ) → Σ best errors:
  * each group searches q_scale codes from "clips half a step at each end" up to spanF × range +
  * one min-grid step (at most maxK), and for each the q_min codes whose lattice reaches both ends
- * within half a step (centred when too short; at most maxJ); warm: the current codes first.
+ * within half a step (centred when too short; at most maxJ). Each group's current codes are tried
+ * first (the warm start), so that a window candidate must beat them.
  * Arithmetic in f64 as the scalar search had it.
  */
 export const ASSIGN_WINDOWS: Func = {
-  params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64 warm:i32`,
+  params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64`,
   result: "f64",
   locals: `g:i32 k:i32 khi:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32
     kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64 khif:f64 s:f64 span:f64
@@ -54,17 +55,14 @@ export const ASSIGN_WINDOWS: Func = {
       local.get klo local.get khif f64.gt if local.get khif local.set klo end
       local.get khif local.get klo f64.sub local.get maxk f64.ge
       if local.get klo local.get maxk f64.add f64.const 1 f64.sub local.set khif end
-      f64.const Infinity local.set best  i32.const 0 local.set bk  i32.const 0 local.set bj
-      local.get warm
-      if
-        local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
-        local.get g i32.load8_u ${CUR_J_BYTE} local.tee j0 local.tee j1 local.set bj
-        f64.const Infinity local.set best
-        ${ROW_CALL}
-        local.get g i32.load8_u ${CUR_K_BYTE} local.set bk
-        local.get g i32.load8_u ${CUR_J_BYTE} local.set bj
-        i32.const 0 f64.load 0 local.set best
-      end
+      ;; the warm start: the group's current codes
+      local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
+      local.get g i32.load8_u ${CUR_J_BYTE} local.tee j0 local.tee j1 local.set bj
+      f64.const Infinity local.set best
+      ${ROW_CALL}
+      local.get g i32.load8_u ${CUR_K_BYTE} local.set bk
+      local.get g i32.load8_u ${CUR_J_BYTE} local.set bj
+      i32.const 0 f64.load 0 local.set best
       local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
       block loop
         local.get k local.get khi i32.gt_s br_if 1
