@@ -1,11 +1,30 @@
 /**
  * Slow, obviously correct references for the legacy HQS formats, used only by tests and
  * benchmarks: a per-element encoder/decoder written straight from reference §7.2–§7.3, and the
- * two search yardsticks (the reference ±4-ULP 9×9 search of §8.1 and the "64×64 grid").
+ * two search yardsticks (the reference ±4-ULP 9×9 search of §8.1 and the "64×64 grid"); plus
+ * {@link roundTrip}, a whole-blocks encode/decode through any kernel.
  *
  * @module
  */
 import { f16BitsToF32, f32ToF16Bits } from "../src/hqs/f16.ts";
+import type { HqsKernel, HqsSearch } from "../src/hqs/kernel.ts";
+
+/**
+ * Encodes `x` (whole super-blocks) with kernel `k` and decodes it again: the bytes, the error
+ * the kernel reported, and the reconstruction.
+ */
+export function roundTrip(
+  k: HqsKernel,
+  x: Float32Array,
+  search: HqsSearch,
+): { bytes: Uint8Array; err: number; y: Float32Array } {
+  const n = x.length / 256;
+  const bytes = new Uint8Array(n * k.blockBytes);
+  const err = k.encode(x, 0, n, bytes, 0, search);
+  const y = new Float32Array(x.length);
+  k.decode(bytes, 0, n, y, 0);
+  return { bytes, err, y };
+}
 
 /** Qmax of a legacy format. */
 export function qmaxOf(format: "hq4k" | "hq5k"): number {

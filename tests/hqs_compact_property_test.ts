@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { COMPACT_KERNELS } from "../src/hqs/compact.ts";
-import type { HqsKernel } from "../src/hqs/kernel.ts";
+import { roundTrip } from "./_hqs_reference.ts";
 
 const SPECS: Record<string, { bits: number; wide: boolean }> = {
   hq31k: { bits: 3, wide: false },
@@ -55,15 +55,6 @@ function twinDecode(format: string, bytes: Uint8Array, nBlocks: number): Float32
     }
   }
   return out;
-}
-
-function roundTrip(k: HqsKernel, x: Float32Array, search: "mse" | "fast") {
-  const n = x.length / 256;
-  const bytes = new Uint8Array(n * k.blockBytes);
-  const err = k.encode(x, 0, n, bytes, 0, search);
-  const y = new Float32Array(x.length);
-  k.decode(bytes, 0, n, y, 0);
-  return { bytes, err, y };
 }
 
 const blocks = fc.integer({ min: 1, max: 3 }).chain((n) =>

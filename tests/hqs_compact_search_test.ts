@@ -2,21 +2,13 @@ import { strict as assert } from "node:assert";
 import { COMPACT_KERNELS } from "../src/hqs/compact.ts";
 import type { HqsKernel } from "../src/hqs/kernel.ts";
 import { relativeRmse as relRmse } from "../src/hqs/mod.ts";
+import { roundTrip } from "./_hqs_reference.ts";
 import { type Dist, fillRandom } from "./_rng.ts";
-
-function encode(k: HqsKernel, x: Float32Array, search: "mse" | "fast") {
-  const n = x.length / 256;
-  const bytes = new Uint8Array(n * k.blockBytes);
-  const err = k.encode(x, 0, n, bytes, 0, search);
-  const y = new Float32Array(x.length);
-  k.decode(bytes, 0, n, y, 0);
-  return { err, y };
-}
 
 function blockErrors(k: HqsKernel, x: Float32Array, search: "mse" | "fast"): number[] {
   const out: number[] = [];
   for (let b = 0; b < x.length / 256; b++) {
-    out.push(encode(k, x.subarray(b * 256, b * 256 + 256), search).err);
+    out.push(roundTrip(k, x.subarray(b * 256, b * 256 + 256), search).err);
   }
   return out;
 }
@@ -48,7 +40,7 @@ for (const k of COMPACT_KERNELS) {
 
   Deno.test(`${k.format} reconstructs an all-zero super-block exactly`, () => {
     for (const search of ["mse", "fast"] as const) {
-      const { err, y } = encode(k, new Float32Array(512), search);
+      const { err, y } = roundTrip(k, new Float32Array(512), search);
       assert.equal(err, 0);
       assert.ok(y.every((v) => v === 0));
     }
@@ -57,20 +49,20 @@ for (const k of COMPACT_KERNELS) {
   Deno.test(`${k.format} keeps constant groups and blocks finite and close`, () => {
     const x = constantGroups();
     for (const search of ["mse", "fast"] as const) {
-      const { y } = encode(k, x, search);
+      const { y } = roundTrip(k, x, search);
       assert.ok(y.every(Number.isFinite));
       // The constant block 0.7: within a small fraction of the value.
       for (let i = 256 * 7; i < 256 * 8; i++) assert.ok(Math.abs(y[i] - 0.7) < 1e-3);
     }
     const c = new Float32Array(256).fill(0.25);
-    assert.equal(encode(k, c, "mse").err, 0); // f16-exact constant: exact
+    assert.equal(roundTrip(k, c, "mse").err, 0); // f16-exact constant: exact
   });
 
   Deno.test(`${k.format} treats non-finite inputs as 0`, () => {
     const x = fillRandom(new Float32Array(256), 3, "gaussian", 0.02);
     x[3] = NaN;
     x[9] = Infinity;
-    const { y } = encode(k, x, "mse");
+    const { y } = roundTrip(k, x, "mse");
     assert.ok(y.every(Number.isFinite));
   });
 }
@@ -91,7 +83,7 @@ for (const k of COMPACT_KERNELS) {
   const target = TARGETS[k.format];
   Deno.test(`${k.format} reaches ${(target * 100).toFixed(2)} % relative RMSE on 256K Gaussians`, () => {
     const x = fillRandom(new Float32Array(1 << 18), 42, "gaussian" as Dist, 0.02);
-    const rel = relRmse(x, encode(k, x, "mse").y);
+    const rel = relRmse(x, roundTrip(k, x, "mse").y);
     assert.ok(rel <= target, `${(rel * 100).toFixed(3)} %`);
   });
 
@@ -109,6 +101,6 @@ for (const k of COMPACT_KERNELS) {
 
   Deno.test(`${k.format} search beats the fast path on Student-t (ν = 3) data`, () => {
     const x = fillRandom(new Float32Array(1 << 16), 43, "student-t", 0.02);
-    assert.ok(relRmse(x, encode(k, x, "mse").y) < relRmse(x, encode(k, x, "fast").y));
+    assert.ok(relRmse(x, roundTrip(k, x, "mse").y) < relRmse(x, roundTrip(k, x, "fast").y));
   });
 }
