@@ -4,11 +4,12 @@
  * BPE path (simulated from the HTF) agrees where §17 says it can.
  */
 
-import { assert, assertEquals } from "./_tokenizers/assert.ts";
+import assert from "node:assert/strict";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { buildHtf, htfToTokenizerJson, readHtf } from "../src/htf/mod.ts";
+import { buildHtf, readHtf } from "../src/htf/mod.ts";
 import { parseSentencePieceModel } from "../src/htf/sentencepiece.ts";
-import { CORPUS } from "./_tokenizers/synthetic.ts";
+import { tempDir } from "./_helpers.ts";
+import { CORPUS, htfRoundTrip } from "./_tokenizers/synthetic.ts";
 import { sentencePieceBpeEncode, simulateRuntime } from "./_tokenizers/runtime_sim.ts";
 
 const FIXTURES = new URL("../../shared/fixtures/", import.meta.url).pathname;
@@ -21,18 +22,11 @@ const encode = (tj: unknown, cfg: unknown, text: string) =>
 
 /** A temporary folder whose files are symlinks to fixture files (the fixtures are never copied). */
 async function linkDir(links: Record<string, string>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "htf_fixture_" });
+  const dir = await tempDir("htf_fixture_");
   for (const [name, target] of Object.entries(links)) {
     await Deno.symlink(FIXTURES + target, `${dir}/${name}`);
   }
   return dir;
-}
-
-async function htfOf(dir: string) {
-  const r = await buildHtf([{ dir, domain: "text" }]);
-  assert(r, `no HTF for ${dir}`);
-  const contents = readHtf(r.blob);
-  return { r, contents, rebuilt: htfToTokenizerJson(contents) };
 }
 
 Deno.test({
@@ -40,21 +34,28 @@ Deno.test({
   ignore,
 }, async () => {
   const dir = FIXTURES + "phi3-mini-tokenizer";
-  const { r, contents, rebuilt } = await htfOf(dir);
+  const { r, contents, rebuilt } = await htfRoundTrip(dir);
   const tj = await readJson("phi3-mini-tokenizer/tokenizer.json");
   const cfg = await readJson("phi3-mini-tokenizer/tokenizer_config.json");
-  assertEquals(r.summary.type, "sentencepiece-bpe");
-  assertEquals([r.summary.vocabSize, r.summary.merges, r.summary.addedTokens], [32000, 61249, 14]);
+  assert.equal(r.summary.type, "sentencepiece-bpe");
+  assert.deepStrictEqual([r.summary.vocabSize, r.summary.merges, r.summary.addedTokens], [
+    32000,
+    61249,
+    14,
+  ]);
   const texts = [...CORPUS, "<|user|>\nHi there<|end|>\n<|assistant|>", "<s>[INST] x [/INST]</s>"];
   for (const text of texts) {
-    assertEquals(encode(rebuilt, cfg, text), encode(tj, cfg, text), JSON.stringify(text));
+    assert.deepStrictEqual(encode(rebuilt, cfg, text), encode(tj, cfg, text), JSON.stringify(text));
   }
   const vector = await readJson("phi3-mini-tokenizer/llama_encoded.json");
-  assertEquals(encode(rebuilt, cfg, vector.text), vector.token_ids.slice(1));
+  assert.deepStrictEqual(encode(rebuilt, cfg, vector.text), vector.token_ids.slice(1));
   // §17: the runtime's BPE path matched the Llama-2 test vector with these settings.
-  assertEquals(simulateRuntime(contents.domains[0], vector.text), vector.token_ids.slice(1));
-  assert(r.warnings.some((w) => w.includes("lstrip/rstrip")));
-  assert(typeof r.manifestExtra.chat_template_b64 === "string");
+  assert.deepStrictEqual(
+    simulateRuntime(contents.domains[0], vector.text),
+    vector.token_ids.slice(1),
+  );
+  assert.ok(r.warnings.some((w) => w.includes("lstrip/rstrip")));
+  assert.ok(typeof r.manifestExtra.chat_template_b64 === "string");
 });
 
 Deno.test({
@@ -62,24 +63,24 @@ Deno.test({
   ignore,
 }, async () => {
   const dir = FIXTURES + "whisper-large-v3-config-tokenizer";
-  const { r, rebuilt } = await htfOf(dir);
+  const { r, rebuilt } = await htfRoundTrip(dir);
   const tj = await readJson("whisper-large-v3-config-tokenizer/tokenizer.json");
-  assertEquals([r.summary.type, r.summary.vocabSize, r.summary.addedTokens], [
+  assert.deepStrictEqual([r.summary.type, r.summary.vocabSize, r.summary.addedTokens], [
     "byte-level-bpe",
     50257,
     1609,
   ]);
   const texts = [...CORPUS, "<|startoftranscript|><|en|><|transcribe|> Hello<|0.00|>"];
   for (const text of texts) {
-    assertEquals(encode(rebuilt, {}, text), encode(tj, {}, text), JSON.stringify(text));
+    assert.deepStrictEqual(encode(rebuilt, {}, text), encode(tj, {}, text), JSON.stringify(text));
   }
   const vector = await readJson("whisper-large-v3-config-tokenizer/whisper_large_v2_encoded.json");
   const textIds = (vector.token_ids as number[]).filter((id) => id < 50257);
-  assertEquals(encode(rebuilt, {}, vector.text), textIds);
+  assert.deepStrictEqual(encode(rebuilt, {}, vector.text), textIds);
   const both = await buildHtf([{ dir, domain: "text" }, { dir, domain: "audio" }]);
-  assert(both);
+  assert.ok(both);
   const audio = readHtf(both.blob).domains[1].audio!;
-  assertEquals([
+  assert.deepStrictEqual([
     audio.nMels,
     audio.hiddenSize,
     audio.numHiddenLayers,
@@ -96,31 +97,32 @@ Deno.test({
     "vocab.json": "gpt2-bpe/gpt2.vocab",
     "merges.txt": "gpt2-bpe/gpt2.merges.txt",
   });
-  try {
-    const { r, contents, rebuilt } = await htfOf(dir);
-    assertEquals([r.summary.vocabSize, r.summary.merges], [50257, 50000]);
-    const vector = await readJson("gpt2-bpe/gpt2_encoded_tokens.json");
-    assertEquals(encode(rebuilt, {}, vector.text), vector.token_ids);
-    for (const text of ["Hello world", "the lazy dog", "Fatouville est une commune"]) {
-      assertEquals(simulateRuntime(contents.domains[0], text), encode(rebuilt, {}, text), text);
-    }
-    // §17's known divergence, reported as a warning rather than hidden.
-    assert(r.warnings.some((w) => w.includes("regex pre-split")));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const { r, contents, rebuilt } = await htfRoundTrip(dir);
+  assert.deepStrictEqual([r.summary.vocabSize, r.summary.merges], [50257, 50000]);
+  const vector = await readJson("gpt2-bpe/gpt2_encoded_tokens.json");
+  assert.deepStrictEqual(encode(rebuilt, {}, vector.text), vector.token_ids);
+  for (const text of ["Hello world", "the lazy dog", "Fatouville est une commune"]) {
+    assert.deepStrictEqual(
+      simulateRuntime(contents.domains[0], text),
+      encode(rebuilt, {}, text),
+      text,
+    );
   }
+  // §17's known divergence, reported as a warning rather than hidden.
+  assert.ok(r.warnings.some((w) => w.includes("regex pre-split")));
 });
 
 Deno.test({
   name: "clip: vocab, merges and added tokens survive; lowercase and </w> are reported",
   ignore,
 }, async () => {
-  const { r, rebuilt } = await htfOf(FIXTURES + "clip-vit-b32-tokenizer");
+  const { r, rebuilt } = await htfRoundTrip(FIXTURES + "clip-vit-b32-tokenizer");
   const tj = await readJson("clip-vit-b32-tokenizer/tokenizer.json");
   const model = rebuilt.model as { vocab: Record<string, number>; merges: [string, string][] };
-  assertEquals(model.vocab, tj.model.vocab);
-  assertEquals(model.merges.map((m) => m.join(" ")), tj.model.merges);
-  assert(
+  // Compared as entries, so that the key order is checked too.
+  assert.deepStrictEqual(Object.entries(model.vocab), Object.entries(tj.model.vocab));
+  assert.deepStrictEqual(model.merges.map((m) => m.join(" ")), tj.model.merges);
+  assert.ok(
     r.warnings.some((w) => w.includes("Lowercase")) && r.warnings.some((w) => w.includes("</w>")),
   );
 });
@@ -136,27 +138,27 @@ for (
     ignore,
   }, async () => {
     const dir = await linkDir({ "tokenizer.model": `mistral-sentencepiece/${file}` });
-    try {
-      const { r, contents, rebuilt } = await htfOf(dir);
-      assertEquals(r.summary.type, "sentencepiece-bpe");
-      const sp = parseSentencePieceModel(await Deno.readFile(`${dir}/tokenizer.model`), file);
-      const t = contents.domains[0].text!;
-      assertEquals([
-        t.encodingType,
-        t.flags,
-        t.decoderType,
-        t.normalizerType,
-        t.modelFlags,
-        t.unkTokenId,
-      ], [0, 2, 1, 1, 1, 0]);
-      const vector = await readJson("phi3-mini-tokenizer/llama_encoded.json");
-      for (const text of [...CORPUS, vector.text]) {
-        const expected = sentencePieceBpeEncode(sp.pieces, text);
-        assertEquals(encode(rebuilt, {}, text), expected, JSON.stringify(text));
-        assertEquals(simulateRuntime(contents.domains[0], text), expected, JSON.stringify(text));
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    const { r, contents, rebuilt } = await htfRoundTrip(dir);
+    assert.equal(r.summary.type, "sentencepiece-bpe");
+    const sp = parseSentencePieceModel(await Deno.readFile(`${dir}/tokenizer.model`), file);
+    const t = contents.domains[0].text!;
+    assert.deepStrictEqual([
+      t.encodingType,
+      t.flags,
+      t.decoderType,
+      t.normalizerType,
+      t.modelFlags,
+      t.unkTokenId,
+    ], [0, 2, 1, 1, 1, 0]);
+    const vector = await readJson("phi3-mini-tokenizer/llama_encoded.json");
+    for (const text of [...CORPUS, vector.text]) {
+      const expected = sentencePieceBpeEncode(sp.pieces, text);
+      assert.deepStrictEqual(encode(rebuilt, {}, text), expected, JSON.stringify(text));
+      assert.deepStrictEqual(
+        simulateRuntime(contents.domains[0], text),
+        expected,
+        JSON.stringify(text),
+      );
     }
   });
 }
@@ -173,26 +175,22 @@ Deno.test({
     const dir = await linkDir({
       "tokenizer_config.json": `chat-templates/${model}/tokenizer_config.json`,
     });
-    try {
-      await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(tiny));
-      const jinja = `${FIXTURES}chat-templates/${model}/chat_template.jinja`;
-      const hasJinja = await Deno.stat(jinja).then(() => true, () => false);
-      if (hasJinja) await Deno.symlink(jinja, `${dir}/chat_template.jinja`);
-      const r = await buildHtf([{ dir, domain: "text" }]);
-      assert(r);
-      const cfg = await readJson(`chat-templates/${model}/tokenizer_config.json`);
-      const expected = typeof cfg.chat_template === "string"
-        ? cfg.chat_template
-        : await Deno.readTextFile(jinja);
-      const b64 = r.manifestExtra.chat_template_b64 as string;
-      assertEquals(
-        new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))),
-        expected,
-        model,
-      );
-      assert(!JSON.stringify(r.manifestExtra).includes("tensors"));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(tiny));
+    const jinja = `${FIXTURES}chat-templates/${model}/chat_template.jinja`;
+    const hasJinja = await Deno.stat(jinja).then(() => true, () => false);
+    if (hasJinja) await Deno.symlink(jinja, `${dir}/chat_template.jinja`);
+    const r = await buildHtf([{ dir, domain: "text" }]);
+    assert.ok(r);
+    const cfg = await readJson(`chat-templates/${model}/tokenizer_config.json`);
+    const expected = typeof cfg.chat_template === "string"
+      ? cfg.chat_template
+      : await Deno.readTextFile(jinja);
+    const b64 = r.manifestExtra.chat_template_b64 as string;
+    assert.deepStrictEqual(
+      new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))),
+      expected,
+      model,
+    );
+    assert.ok(!JSON.stringify(r.manifestExtra).includes("tensors"));
   }
 });

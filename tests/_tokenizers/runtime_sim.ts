@@ -6,10 +6,10 @@
  * @module
  */
 
+import { byteToUnicode } from "../../src/fixtures/tokenizer.ts";
 import type { HtfDomain } from "../../src/htf/mod.ts";
-import { bytesToUnicode } from "./synthetic.ts";
 
-const BYTE_CHARS = bytesToUnicode();
+const BYTE_CHARS = byteToUnicode();
 
 /** Encodes `text` the way the runtime's BPE path does with this domain's settings. */
 export function simulateRuntime(d: HtfDomain, text: string): number[] {

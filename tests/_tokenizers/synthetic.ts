@@ -1,18 +1,19 @@
 /**
  * Small tokenizers generated in code for the HTF tests: a byte-level BPE (GPT-2/Qwen2 style),
  * a SentencePiece-style BPE with byte fallback (Llama 2/Mistral style) and a Unigram, each
- * trained on a tiny corpus so that vocab and merges agree the way real ones do.
+ * trained on a tiny corpus so that vocab and merges agree the way real ones do; and the
+ * helpers that write them to a folder and build their HTF.
  *
  * @module
  */
 
-import { byteToUnicode as bytesToUnicode } from "../../src/fixtures/tokenizer.ts";
-
-/** GPT-2's byte → printable character table (the fixture generator's). */
-export { bytesToUnicode };
+import assert from "node:assert/strict";
+import { byteToUnicode } from "../../src/fixtures/tokenizer.ts";
+import { buildHtf, htfToTokenizerJson, readHtf } from "../../src/htf/mod.ts";
+import { tempDir } from "../_helpers.ts";
 
 /** Training text: English, Spanish, code and whitespace, enough for a few hundred merges. */
-export const TRAIN_TEXT = [
+const TRAIN_TEXT = [
   "The quick brown fox jumps over the lazy dog. The dog sleeps; the fox runs there and back.",
   "El rápido zorro marrón salta sobre el perro perezoso. ¿Dónde está la estación de tren?",
   "function add(a, b) { return a + b; }\nconst total = add(1, 2);\n    if (total > 2) return total;",
@@ -76,11 +77,24 @@ function countWords(pieces: string[]): Map<string, number> {
   return words;
 }
 
+/** A tokenizer.json added token with Hugging Face's flags: special, rstrip as given, the rest off. */
+export function specialToken(id: number, content: string, rstrip = false): Record<string, unknown> {
+  return {
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip,
+    normalized: false,
+    special: true,
+  };
+}
+
 /** A byte-level BPE tokenizer.json (GPT-2 style) with two added special tokens. */
 export function byteLevelBpe(
   opts: { arrayMerges?: boolean; addPrefixSpace?: boolean } = {},
 ): Record<string, unknown> {
-  const table = bytesToUnicode();
+  const table = byteToUnicode();
   const vocab = new Map<string, number>();
   for (const ch of table) vocab.set(ch, vocab.size);
   const enc = new TextEncoder();
@@ -92,26 +106,7 @@ export function byteLevelBpe(
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [
-      {
-        id: eot,
-        content: "<|endoftext|>",
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      },
-      {
-        id: eot + 1,
-        content: "<|im_start|>",
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      },
-    ],
+    added_tokens: [specialToken(eot, "<|endoftext|>"), specialToken(eot + 1, "<|im_start|>")],
     normalizer: null,
     pre_tokenizer: {
       type: "ByteLevel",
@@ -152,24 +147,15 @@ export function sentencePieceBpe(): Record<string, unknown> {
   const words = countWords(normalized.flatMap((l) => l.split(/(?=\u2581)/u)));
   const merges = train(words, vocab, 300);
   const user = vocab.size;
-  const special = (id: number, content: string, rstrip = false) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip,
-    normalized: false,
-    special: true,
-  });
   return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: [
-      special(0, "<unk>"),
-      special(1, "<s>"),
-      special(2, "</s>"),
-      special(user, "<|user|>"),
+      specialToken(0, "<unk>"),
+      specialToken(1, "<s>"),
+      specialToken(2, "</s>"),
+      specialToken(user, "<|user|>"),
     ],
     normalizer: {
       type: "Sequence",
@@ -228,15 +214,7 @@ export function unigram(): Record<string, unknown> {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [{
-      id: 1,
-      content: "</s>",
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    }],
+    added_tokens: [specialToken(1, "</s>")],
     normalizer: null,
     pre_tokenizer: {
       type: "Metaspace",
@@ -250,13 +228,24 @@ export function unigram(): Record<string, unknown> {
   };
 }
 
-/** Writes `files` (name → JSON value, string or bytes) into a new temporary folder. */
+/**
+ * Writes `files` (name → JSON value, string or bytes) into a new temporary folder, removed
+ * when the test module exits.
+ */
 export async function tempTokenizerDir(files: Record<string, unknown>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "htf_test_" });
+  const dir = await tempDir("htf_test_");
   for (const [name, value] of Object.entries(files)) {
     const path = `${dir}/${name}`;
     if (value instanceof Uint8Array) await Deno.writeFile(path, value);
     else await Deno.writeTextFile(path, typeof value === "string" ? value : JSON.stringify(value));
   }
   return dir;
+}
+
+/** Builds the HTF of tokenizer folder `dir` (as the primary TEXT domain) and reads it back. */
+export async function htfRoundTrip(dir: string) {
+  const r = await buildHtf([{ dir, domain: "text" }]);
+  assert.ok(r, `no HTF for ${dir}`);
+  const contents = readHtf(r.blob);
+  return { r, contents, rebuilt: htfToTokenizerJson(contents) };
 }
