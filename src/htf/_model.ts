@@ -134,7 +134,7 @@ function parseVocabObject(v: unknown, file: string, where: string): Map<string, 
  * Turns merge entries ("a b" strings or ["a", "b"] pairs) into id pairs. Every part and every
  * joined token must be in the vocab: the runtime stops merging at a joined string it cannot find.
  */
-export function parseMerges(
+function parseMerges(
   entries: readonly unknown[],
   vocab: Map<string, number>,
   file: string,
@@ -198,7 +198,7 @@ function parseAddedList(v: unknown, file: string): AddedTokenSpec[] {
   });
 }
 
-/** An {@link AddedTokenSpec} from a Hugging Face AddedToken object. */
+/** An {@link AddedTokenSpec} from a Hugging Face AddedToken object; absent flags are false. */
 export function addedSpec(id: number, t: JsonObject): AddedTokenSpec {
   return {
     id,
@@ -217,8 +217,13 @@ function fromTokenizerJson(tj: JsonObject, file: string, warnings: string[]): Mo
   const type = model.type ??
     (Array.isArray(model.vocab) ? "Unigram" : model.merges ? "BPE" : "WordPiece");
   const style = analyzePipeline(tj, file, warnings);
-  const added = parseAddedList(tj.added_tokens, file);
-  const post = postProcessor(tj.post_processor);
+  const shared = {
+    file,
+    style,
+    added: parseAddedList(tj.added_tokens, file),
+    post: postProcessor(tj.post_processor),
+  };
+  const unkToken = typeof model.unk_token === "string" ? model.unk_token : undefined;
   if (type === "BPE") {
     const vocab = parseVocabObject(model.vocab ?? {}, file, "model.vocab");
     const rawMerges = model.merges ?? [];
@@ -254,17 +259,7 @@ function fromTokenizerJson(tj: JsonObject, file: string, warnings: string[]): Mo
       : style.metaspace
       ? "sentencepiece-bpe"
       : "bpe";
-    return {
-      file,
-      kind,
-      vocab,
-      merges,
-      style,
-      added,
-      post,
-      unkToken: typeof model.unk_token === "string" ? model.unk_token : undefined,
-      byteFallback: model.byte_fallback === true,
-    };
+    return { ...shared, kind, vocab, merges, unkToken, byteFallback: model.byte_fallback === true };
   }
   if (type === "Unigram") {
     if (!Array.isArray(model.vocab)) {
@@ -286,13 +281,10 @@ function fromTokenizerJson(tj: JsonObject, file: string, warnings: string[]): Mo
     const unkId = asId(model.unk_id);
     warnings.push(unigramWarning(file));
     return {
-      file,
+      ...shared,
       kind: "unigram",
       vocab,
       merges: new Uint32Array(0),
-      style,
-      added,
-      post,
       unkToken: unkId !== undefined ? (model.vocab[unkId] as [string])?.[0] : undefined,
       byteFallback: model.byte_fallback === true,
     };
@@ -303,14 +295,11 @@ function fromTokenizerJson(tj: JsonObject, file: string, warnings: string[]): Mo
       `${file}: WordPiece is written with encoding_type 2, a path §17 does not confirm; ids may differ from tokenizers.js`,
     );
     return {
-      file,
+      ...shared,
       kind: "wordpiece",
       vocab,
       merges: new Uint32Array(0),
-      style,
-      added,
-      post,
-      unkToken: typeof model.unk_token === "string" ? model.unk_token : undefined,
+      unkToken,
       byteFallback: false,
     };
   }
@@ -385,15 +374,7 @@ function fromSentencePiece(sp: SentencePieceModel, file: string, warnings: strin
       p.type === PieceType.CONTROL || p.type === PieceType.UNKNOWN ||
       p.type === PieceType.USER_DEFINED
     ) {
-      added.push({
-        id,
-        content: p.piece,
-        special: p.type !== PieceType.USER_DEFINED,
-        lstrip: false,
-        rstrip: false,
-        singleWord: false,
-        normalized: false,
-      });
+      added.push(addedSpec(id, { content: p.piece, special: p.type !== PieceType.USER_DEFINED }));
     }
   });
   if (sp.normalizerName !== "identity" || sp.hasPrecompiledCharsmap) {
@@ -408,37 +389,23 @@ function fromSentencePiece(sp: SentencePieceModel, file: string, warnings: strin
       `${file}: remove_extra_whitespaces (runs of spaces collapse) is not reproduced by the runtime (§17)`,
     );
   }
-  const style: PipelineStyle = { byteLevel: false, metaspace: true, prefix: sp.addDummyPrefix };
-  const unkToken = sp.pieces[sp.unkId]?.piece;
-  if (sp.modelType === SpModelType.BPE) {
-    return {
-      file,
-      kind: "sentencepiece-bpe",
-      vocab,
-      merges: deriveSentencePieceMerges(sp.pieces),
-      style,
-      added,
-      unkToken,
-      byteFallback: sp.byteFallback,
-      sp,
-    };
+  const bpe = sp.modelType === SpModelType.BPE;
+  if (!bpe && sp.modelType !== SpModelType.UNIGRAM) {
+    throw new HeliosError(
+      "BAD_TOKENIZER",
+      `${file}: SentencePiece model_type ${sp.modelType} is not supported (1 Unigram, 2 BPE are)`,
+    );
   }
-  if (sp.modelType === SpModelType.UNIGRAM) {
-    warnings.push(unigramWarning(file));
-    return {
-      file,
-      kind: "unigram",
-      vocab,
-      merges: new Uint32Array(0),
-      style,
-      added,
-      unkToken,
-      byteFallback: sp.byteFallback,
-      sp,
-    };
-  }
-  throw new HeliosError(
-    "BAD_TOKENIZER",
-    `${file}: SentencePiece model_type ${sp.modelType} is not supported (1 Unigram, 2 BPE are)`,
-  );
+  if (!bpe) warnings.push(unigramWarning(file));
+  return {
+    file,
+    kind: bpe ? "sentencepiece-bpe" : "unigram",
+    vocab,
+    merges: bpe ? deriveSentencePieceMerges(sp.pieces) : new Uint32Array(0),
+    style: { byteLevel: false, metaspace: true, prefix: sp.addDummyPrefix },
+    added,
+    unkToken: sp.pieces[sp.unkId]?.piece,
+    byteFallback: sp.byteFallback,
+    sp,
+  };
 }

@@ -26,7 +26,7 @@ import {
   TextFlag,
   TokenFlag,
 } from "./constants.ts";
-import type { TokenizerKind } from "./types.ts";
+import type { HtfVocabEntry, TokenizerKind } from "./types.ts";
 
 /** A tokenizer folder ready to be written as a TEXT or CODE domain. */
 export interface PreparedTokenizer {
@@ -35,7 +35,7 @@ export interface PreparedTokenizer {
   /** Algorithm. */
   kind: TokenizerKind;
   /** Vocab entries in write order: ascending id, with the `" "` alias just before "▁". */
-  vocab: { id: number; token: string; flags: number }[];
+  vocab: HtfVocabEntry[];
   /** Model vocab size (distinct ids). */
   vocabSize: number;
   /** Merges, flat id pairs. */
@@ -135,17 +135,7 @@ export async function prepareTokenizer(
         }, not an integer`,
       );
     }
-    if (!added.has(id)) {
-      added.set(id, {
-        id,
-        content,
-        special: true,
-        lstrip: false,
-        rstrip: false,
-        singleWord: false,
-        normalized: false,
-      });
-    }
+    if (!added.has(id)) added.set(id, addedSpec(id, { content, special: true }));
   }
   for (const t of model.added) if (!added.has(t.id)) added.set(t.id, t);
   const addedList = [...added.values()].filter((t) => t.content.length > 0).sort((a, b) =>
@@ -317,12 +307,12 @@ function vocabEntries(
   added: AddedTokenSpec[],
   ids: { bos?: number; eos?: number; pad?: number; unk?: number; eosIds: number[] },
   spaceAlias: boolean,
-): { id: number; token: string; flags: number }[] {
+): HtfVocabEntry[] {
   const addedById = new Map(added.map((t) => [t.id, t]));
   const control = new Set(
     [ids.bos, ids.eos, ids.pad, ids.unk, ...ids.eosIds].filter((x) => x !== undefined),
   );
-  const out: { id: number; token: string; flags: number }[] = [];
+  const out: HtfVocabEntry[] = [];
   for (const [token, id] of model.vocab) {
     let flags = 0;
     const a = addedById.get(id);

@@ -91,20 +91,6 @@ export const TextFlag = {
   LEGACY: 0x08,
 } as const;
 
-/** §10.2, §17: byte offsets of the newer fields inside TextDomainConfigBin. */
-export const TextConfigOffset = {
-  /** §10.2: pre_tokenizer_type u8. */
-  PRE_TOKENIZER_TYPE: 24,
-  /** §17: decoder_type u8 (1 = SentencePiece decoder). */
-  DECODER_TYPE: 25,
-  /** §10.2: behaviour_flags u8. */
-  BEHAVIOUR_FLAGS: 26,
-  /** §17: normalizer_type u8 (1 = every space becomes "▁"). */
-  NORMALIZER_TYPE: 27,
-  /** §17: model_flags u8 (bit 0 = byte fallback). */
-  MODEL_FLAGS: 28,
-} as const;
-
 /** §17: model_flags bit 0: unknown characters become `<0xHH>` byte tokens. */
 export const MODEL_FLAG_BYTE_FALLBACK = 0x01;
 /** §17: decoder_type value of the SentencePiece decoder. */

@@ -17,7 +17,7 @@ import { describeHtf } from "./describe.ts";
 import { readHtf } from "./reader.ts";
 import type { HtfBuildOptions, HtfBuildResult, ManifestValue, TokenizerSource } from "./types.ts";
 import { type DomainToWrite, writeHtf } from "./writer.ts";
-import { RuntimeLimit } from "./constants.ts";
+import { HTF_MAX_DOMAINS, RuntimeLimit } from "./constants.ts";
 
 export { readHtf } from "./reader.ts";
 export { htfToTokenizerJson } from "./rebuild.ts";
@@ -102,8 +102,11 @@ export async function buildHtf(
       domains.push({ role: "code", primary: false, tok, code: codeConfig(tok, 0, warnings) });
     } else domains.push({ role: "cortex", primary: false, tok });
   }
-  if (domains.length > 8) {
-    throw new HeliosError("BAD_OPTION", `HTF holds at most 8 domains, got ${domains.length}`);
+  if (domains.length > HTF_MAX_DOMAINS) {
+    throw new HeliosError(
+      "BAD_OPTION",
+      `HTF holds at most ${HTF_MAX_DOMAINS} domains, got ${domains.length}`,
+    );
   }
   const blob = writeHtf(domains);
   const summary = describeHtf(readHtf(blob));

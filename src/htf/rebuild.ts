@@ -9,6 +9,7 @@
 import { HeliosError } from "../errors.ts";
 import {
   AddedFlag,
+  DomainFlag,
   DomainType,
   EncodingType,
   MODEL_FLAG_BYTE_FALLBACK,
@@ -42,7 +43,7 @@ export function htfToTokenizerJson(
   domainIndex?: number,
 ): Record<string, unknown> {
   const d = domainIndex === undefined
-    ? contents.domains.find((x) => x.flags & 0x08)
+    ? contents.domains.find((x) => x.flags & DomainFlag.IS_PRIMARY)
     : contents.domains[domainIndex];
   if (!d || !d.text || (d.type !== DomainType.TEXT && d.type !== DomainType.CODE)) {
     throw new HeliosError(

@@ -19,7 +19,6 @@ import {
   HTF_DOMAIN_ALIGN,
   HTF_DOMAIN_ENTRY_SIZE,
   HTF_HEADER_SIZE,
-  HTF_MAX_DOMAINS,
   HTF_VERSION_1_3,
   HtfHeaderFlag,
   TEXT_CONFIG_SIZE,
@@ -198,7 +197,8 @@ const TYPE_OF = {
 };
 
 /**
- * Writes the HTF v1.3 blob for `domains` (primary TEXT first).
+ * Writes the HTF v1.3 blob for `domains`: primary TEXT first, 1 to 8 of them (`buildHtf`
+ * checks the count).
  *
  * @example
  * ```ts ignore
@@ -207,12 +207,6 @@ const TYPE_OF = {
  * ```
  */
 export function writeHtf(domains: DomainToWrite[]): Uint8Array {
-  if (domains.length < 1 || domains.length > HTF_MAX_DOMAINS) {
-    throw new HeliosError(
-      "BAD_TOKENIZER",
-      `HTF holds 1 to ${HTF_MAX_DOMAINS} domains, got ${domains.length}`,
-    );
-  }
   const s = new ByteSink();
   const tableEnd = HTF_HEADER_SIZE + HTF_DOMAIN_ENTRY_SIZE * domains.length;
   while (s.len < tableEnd) s.u8(0);
