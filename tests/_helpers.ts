@@ -6,6 +6,20 @@
 import assert from "node:assert/strict";
 import { HeliosError } from "../src/errors.ts";
 import { generateModel, type GenerateOptions } from "../src/fixtures/mod.ts";
+import type { TowerRole } from "../src/model/mod.ts";
+
+/** Real configs and tokenizers (no weights) in ../shared/fixtures, next to the repository. */
+export const FIXTURES: string = new URL("../../shared/fixtures/", import.meta.url).pathname;
+
+/** Whether {@link FIXTURES} is there; the tests that read it are ignored when it is not. */
+export function fixturesPresent(): boolean {
+  try {
+    Deno.statSync(FIXTURES);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 let root: string | null = null;
 
@@ -23,11 +37,33 @@ export async function tempDir(prefix = "t-"): Promise<string> {
   return await Deno.makeTempDir({ dir: root, prefix });
 }
 
+/** Runs `fn` in a new temporary folder and removes the folder when `fn` settles. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix?: string): Promise<T> {
+  const dir = await tempDir(prefix);
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Generates a model into a new temp folder and returns the folder. */
 export async function tinyModel(options: GenerateOptions = {}): Promise<string> {
   const dir = await tempDir();
   await generateModel(`${dir}/model`, options);
   return `${dir}/model`;
+}
+
+/** The slot of each encoder-only generator architecture; the rest are decoders, given as text. */
+const ENCODER_ROLE: Readonly<Record<string, TowerRole>> = {
+  clip: "vision",
+  siglip: "vision",
+  whisper: "audio",
+};
+
+/** The tower slot (CLI option) a generator architecture is converted in. */
+export function fixtureRole(arch: string): TowerRole {
+  return ENCODER_ROLE[arch] ?? "text";
 }
 
 /** Names in a folder, sorted. */

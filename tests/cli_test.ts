@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { generateModel, openHnf } from "../mod.ts";
 import { llamaTensors } from "../src/fixtures/archs.ts";
-import { listDir, tempDir } from "./_helpers.ts";
+import { listDir, withTempDir } from "./_helpers.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -37,15 +37,6 @@ async function cli(...args: string[]): Promise<CliResult> {
 /** The non-empty lines of a text. */
 const lines = (s: string) => s.split("\n").filter((l) => l.trim() !== "");
 
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await tempDir("helios-cli-");
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("--help and --version exit 0", async () => {
   const help = await cli("--help");
   assert.equal(help.code, 0);
@@ -68,7 +59,7 @@ Deno.test("an unknown option or a missing -o is a usage error (exit 2) on one li
 });
 
 Deno.test("a failing conversion exits 1 with one error line; -v adds the stack", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const r = await cli(`${dir}/missing`, "-o", `${dir}/x.hnf`);
     assert.equal(r.code, 1);
     assert.deepEqual(lines(r.stderr), [
@@ -84,7 +75,7 @@ Deno.test("a failing conversion exits 1 with one error line; -v adds the stack",
 });
 
 Deno.test("generate (--force), convert and inspect --json: header, blocks, tensors, totals, tokenizer", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const gen = await cli("generate", `${dir}/m`, "--arch", "qwen2");
     assert.equal(gen.code, 0, gen.stderr);
     assert.ok((await listDir(`${dir}/m`)).includes("config.json"));
@@ -116,7 +107,7 @@ Deno.test("generate (--force), convert and inspect --json: header, blocks, tenso
 });
 
 Deno.test("--runtime current writes hq51k; with --quant HQ5K it is a usage error", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await generateModel(`${dir}/m`, { arch: "llama" });
     const bad = await cli(
       `${dir}/m`,
@@ -149,7 +140,7 @@ Deno.test("--runtime current writes hq51k; with --quant HQ5K it is a usage error
 });
 
 Deno.test("--dry-run writes nothing and lists the tensors", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await generateModel(`${dir}/m`, { arch: "llama" });
     const r = await cli(`${dir}/m`, "-o", `${dir}/dry.hnf`, "--dry-run");
     assert.equal(r.code, 0, r.stderr);
@@ -164,7 +155,7 @@ Deno.test("--dry-run writes nothing and lists the tensors", async () => {
 });
 
 Deno.test("--json prints a parseable report on stdout; --no-tokenizer leaves block 0x9 out", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await generateModel(`${dir}/m`, { arch: "llama" });
     const r = await cli(
       `${dir}/m`,
@@ -190,7 +181,7 @@ Deno.test("--json prints a parseable report on stdout; --no-tokenizer leaves blo
 });
 
 Deno.test("an existing output without --force exits 1 and is left untouched", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await generateModel(`${dir}/m`, { arch: "llama" });
     await Deno.writeTextFile(`${dir}/out.hnf`, "keep me");
     const r = await cli(`${dir}/m`, "-o", `${dir}/out.hnf`, "--threads", "1");
@@ -203,7 +194,7 @@ Deno.test("an existing output without --force exits 1 and is left untouched", as
 });
 
 Deno.test("Ctrl-C during a conversion exits 1 and leaves no output or temp file", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     // ~16 M parameters: a few seconds of HQ5K search on one thread.
     const d = {
       hidden: 1024,

@@ -20,7 +20,7 @@ import {
 import { ARCH_CODES } from "../src/hints/constants.ts";
 import { type DecodedHints, decodeHintsBinary, validateHintsBinary } from "../src/hints/mod.ts";
 import type { MappedTensor } from "../src/model/types.ts";
-import { assertHeliosError, listDir, tempDir } from "./_helpers.ts";
+import { assertHeliosError, fixtureRole, listDir, withTempDir } from "./_helpers.ts";
 
 type Json = Record<string, unknown>;
 type Hints = Record<string, Json>;
@@ -29,9 +29,6 @@ const TOK = HnfFlag.HAS_TOKENIZER;
 const BIN = HnfFlag.HAS_EXEC_HINTS_BIN;
 const VISION = HnfFlag.HAS_VISION | HnfFlag.IS_MULTIMODAL;
 const AUDIO = HnfFlag.HAS_AUDIO | HnfFlag.IS_MULTIMODAL;
-
-/** The CLI slot each encoder-only architecture is given in; decoders go to --text. */
-const ROLE: Record<string, TowerRole> = { clip: "vision", siglip: "vision", whisper: "audio" };
 
 /** Which tensor-name prefixes belong to which block (reference §5.4, §5.5). */
 const BLOCK_PREFIX: Record<string, RegExp> = {
@@ -61,11 +58,10 @@ interface Converted {
 
 /** Generates `arch`, converts it to HQ5K and checks everything the mapper promises. */
 async function convertArch(arch: string, edit?: GenerateOptions["edit"]): Promise<Converted> {
-  const root = await tempDir();
-  try {
+  return await withTempDir(async (root) => {
     const dir = `${root}/model`;
     const { template } = await generateModel(dir, { arch, edit });
-    const role = ROLE[arch] ?? "text";
+    const role = fixtureRole(arch);
     const out = `${root}/${arch}.hnf`;
     const warned: string[] = [];
     const report = await convert({
@@ -143,9 +139,7 @@ async function convertArch(arch: string, edit?: GenerateOptions["edit"]): Promis
     } finally {
       hnf.close();
     }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 }
 
 interface Promised {
@@ -538,8 +532,7 @@ Deno.test("a tied model's checkpoint lm_head is skipped with a reason, not writt
 });
 
 Deno.test("a LLaVA given as --vision writes only its vision tower and projector", async () => {
-  const root = await tempDir();
-  try {
+  await withTempDir(async (root) => {
     await generateModel(`${root}/m`, { arch: "llava" });
     const out = `${root}/v.hnf`;
     const r = await convert({
@@ -554,28 +547,32 @@ Deno.test("a LLaVA given as --vision writes only its vision tower and projector"
     assert.ok(r.ignored.some((i) => i.name.startsWith("language_model.")));
     assert.equal(r.flags & VISION, VISION);
     assert.equal(r.flags & TOK, 0, "the vision slot carries no tokenizer");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
-async function convertTowers(archs: Partial<Record<TowerRole, string>>) {
-  const root = await tempDir();
-  const models: Partial<Record<TowerRole, string>> = {};
-  for (const [role, arch] of Object.entries(archs)) {
-    models[role as TowerRole] = `${root}/${role}`;
-    await generateModel(`${root}/${role}`, { arch, seed: role.length });
-  }
-  const out = `${root}/multi.hnf`;
-  const report = await convert({ models, output: out, quant: "hq5k", search: "fast", threads: 1 });
-  const hnf = await openHnf(out);
-  const hints = JSON.parse(new TextDecoder().decode(await hnf.readBlock(0xa))) as Json;
-  const bin = decodeHintsBinary(await hnf.readBlock(0xb));
-  const tensors = hnf.tensors.map((t) => ({ name: t.name, block: t.block }));
-  const flags = hnf.header.flags;
-  hnf.close();
-  await Deno.remove(root, { recursive: true });
-  return { report, hints, bin, tensors, flags };
+function convertTowers(archs: Partial<Record<TowerRole, string>>) {
+  return withTempDir(async (root) => {
+    const models: Partial<Record<TowerRole, string>> = {};
+    for (const [role, arch] of Object.entries(archs)) {
+      models[role as TowerRole] = `${root}/${role}`;
+      await generateModel(`${root}/${role}`, { arch, seed: role.length });
+    }
+    const out = `${root}/multi.hnf`;
+    const report = await convert({
+      models,
+      output: out,
+      quant: "hq5k",
+      search: "fast",
+      threads: 1,
+    });
+    const hnf = await openHnf(out);
+    const hints = JSON.parse(new TextDecoder().decode(await hnf.readBlock(0xa))) as Json;
+    const bin = decodeHintsBinary(await hnf.readBlock(0xb));
+    const tensors = hnf.tensors.map((t) => ({ name: t.name, block: t.block }));
+    const flags = hnf.header.flags;
+    hnf.close();
+    return { report, hints, bin, tensors, flags };
+  });
 }
 
 Deno.test("converts a Llama with a CLIP tower into text_model and vision", async () => {
@@ -623,8 +620,7 @@ Deno.test("converts text, cortex and code LLMs into blocks 0x0, 0x7 and 0x8", as
 });
 
 Deno.test("an unsupported model (bert) is an UNSUPPORTED_MODEL error listing the families", async () => {
-  const root = await tempDir();
-  try {
+  await withTempDir(async (root) => {
     await generateModel(`${root}/m`, { arch: "llama" });
     const c = JSON.parse(await Deno.readTextFile(`${root}/m/config.json`));
     c.model_type = "bert";
@@ -636,7 +632,5 @@ Deno.test("an unsupported model (bert) is an UNSUPPORTED_MODEL error listing the
       /"bert".*supported: .*llama.*mixtral.*qwen2.*gemma.*phi3.*llava.*clip.*siglip.*whisper/,
     );
     assert.deepEqual(await listDir(root), ["m"]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

@@ -10,11 +10,15 @@ import { ARCHS, type TensorTemplate } from "../src/fixtures/archs.ts";
 import { decodeHintsBinary } from "../src/hints/mod.ts";
 import { describeHtf, readHtf } from "../src/htf/mod.ts";
 import { parseSentencePieceModel } from "../src/htf/sentencepiece.ts";
-import { listDir, tempDir } from "./_helpers.ts";
+import {
+  FIXTURES,
+  fixturesPresent,
+  listDir,
+  withTempDir,
+  writeRawSafetensors,
+} from "./_helpers.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/", import.meta.url).pathname;
-const present = await Deno.stat(FIXTURES).then(() => true, () => false);
-const ignore = !present;
+const ignore = !fixturesPresent();
 
 type Json = Record<string, unknown>;
 
@@ -42,7 +46,7 @@ async function link(dir: string, links: Record<string, string>): Promise<void> {
  * Writes a safetensors header for `tensors` (F16) and extends the file to its full size without
  * writing data: the file is sparse, every value reads as zero.
  */
-async function writeSparseSafetensors(path: string, tensors: TensorTemplate[]): Promise<number> {
+async function writeSparseSafetensors(path: string, tensors: TensorTemplate[]): Promise<void> {
   const header: Json = { __metadata__: { format: "pt" } };
   let off = 0;
   for (const t of tensors) {
@@ -52,13 +56,8 @@ async function writeSparseSafetensors(path: string, tensors: TensorTemplate[]): 
   }
   let json = JSON.stringify(header);
   json += " ".repeat((8 - (json.length % 8)) % 8);
-  const bytes = new TextEncoder().encode(json);
-  const head = new Uint8Array(8 + bytes.length);
-  new DataView(head.buffer).setBigUint64(0, BigInt(bytes.length), true);
-  head.set(bytes, 8);
-  await Deno.writeFile(path, head);
-  await Deno.truncate(path, head.length + off);
-  return off;
+  await writeRawSafetensors(path, json, new Uint8Array(0));
+  await Deno.truncate(path, 8 + json.length + off); // the header is ASCII: one byte a character
 }
 
 /** Whisper's tensors with the shapes of a config (the generator's naming, real dimensions). */
@@ -105,8 +104,7 @@ Deno.test({
   name: "plans Whisper large-v3 from its real config and tokenizer: audio block, hints, HTF",
   ignore,
 }, async () => {
-  const root = await tempDir();
-  try {
+  await withTempDir(async (root) => {
     const config = await whisperFolder(`${root}/m`);
     const layers = config.encoder_layers as number;
     const plan = await planConversion({ models: { audio: `${root}/m` }, quant: "hq5k" });
@@ -170,17 +168,14 @@ Deno.test({
     assert.ok(r.dryRun);
     assert.equal(r.tensors.length, 5 + layers * ENCODER_PER_LAYER + 2);
     assert.ok(!(await listDir(root)).includes("w.hnf"));
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
   name: "converts Whisper large-v3 cut to one layer, with its real tokenizer",
   ignore,
 }, async () => {
-  const root = await tempDir();
-  try {
+  await withTempDir(async (root) => {
     const config = await whisperFolder(`${root}/m`, 1);
     const out = `${root}/w1.hnf`;
     const r = await convert({
@@ -210,9 +205,7 @@ Deno.test({
     } finally {
       hnf.close();
     }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 interface TokenizerFixture {
@@ -263,8 +256,7 @@ for (const fixture of TOKENIZERS) {
     name: `converts a tiny Llama with the real ${fixture.name} tokenizer`,
     ignore,
   }, async () => {
-    const root = await tempDir();
-    try {
+    await withTempDir(async (root) => {
       await generateModel(`${root}/m`, { arch: "llama", tokenizer: false });
       await link(`${root}/m`, fixture.links);
       const out = `${root}/t.hnf`;
@@ -289,8 +281,6 @@ for (const fixture of TOKENIZERS) {
       } finally {
         hnf.close();
       }
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   });
 }

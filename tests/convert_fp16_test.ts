@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { convert, HeliosError, openHnf, openSafetensorsFolder } from "../mod.ts";
+import { convert, generateModel, HeliosError, openHnf, openSafetensorsFolder } from "../mod.ts";
 import { assertHeliosError, f16Rounded, listDir, tempDir, tinyModel } from "./_helpers.ts";
 
 async function fp16RoundTrip(options: Parameters<typeof tinyModel>[0]) {
@@ -83,18 +83,17 @@ Deno.test("clamps finite values beyond the FP16 range and counts them", async ()
   assert.ok(v.every((x) => Number.isFinite(x) && Math.abs(x) <= 65504));
 });
 
-async function withNaN() {
-  return await tinyModel({ dtype: "F32" }).then(async (dir) => {
-    // Poison two values of layer 0's q_proj in place.
-    const folder = await openSafetensorsFolder(dir);
-    const t = folder.tensors.find((x) => x.name === "model.layers.0.self_attn.q_proj.weight")!;
-    folder.close();
-    const f = await Deno.open(`${dir}/model.safetensors`, { write: true, read: true });
-    await f.seek(t.offset + 40, Deno.SeekMode.Start);
-    await f.write(new Uint8Array(new Float32Array([NaN, Infinity]).buffer));
-    f.close();
-    return dir;
-  });
+/** A tiny F32 Llama with two values of layer 0's q_proj (elements 10 and 11) poisoned in place. */
+async function withNaN(): Promise<string> {
+  const dir = await tinyModel({ dtype: "F32" });
+  const folder = await openSafetensorsFolder(dir);
+  const t = folder.tensors.find((x) => x.name === "model.layers.0.self_attn.q_proj.weight")!;
+  folder.close();
+  const f = await Deno.open(`${dir}/model.safetensors`, { write: true, read: true });
+  await f.seek(t.offset + 40, Deno.SeekMode.Start);
+  await f.write(new Uint8Array(new Float32Array([NaN, Infinity]).buffer));
+  f.close();
+  return dir;
 }
 
 Deno.test("NaN/Inf in a weight is an error naming the tensor and the count, with no output", async () => {
@@ -215,7 +214,6 @@ Deno.test("bad models fail with a clear error and no output", async () => {
 
 Deno.test("an integer weight is an unsupported-dtype error naming the tensor", async () => {
   const dir = await tempDir();
-  const { generateModel } = await import("../src/fixtures/mod.ts");
   await generateModel(`${dir}/m`, { dtype: "F32" });
   // Rewrite the final norm's dtype as I32 (same byte size).
   const path = `${dir}/m/model.safetensors`;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { convert, type ConvertOptions, generateModel, HnfFlag, openHnf } from "../mod.ts";
 import { describeHtf, htfToTokenizerJson, readHtf } from "../src/htf/mod.ts";
-import { assertHeliosError, listDir, tempDir } from "./_helpers.ts";
+import { assertHeliosError, listDir, withTempDir } from "./_helpers.ts";
 import { CORPUS } from "./_tokenizers/synthetic.ts";
 
 type Json = Record<string, unknown>;
@@ -52,13 +52,10 @@ async function withModel<T>(
   fn: (root: string) => Promise<T>,
   options: Parameters<typeof generateModel>[1] = {},
 ): Promise<T> {
-  const root = await tempDir();
-  try {
+  return await withTempDir(async (root) => {
     await generateModel(`${root}/m`, { arch: "llama", ...options });
     return await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 }
 
 const readJson = async (path: string): Promise<Json> => JSON.parse(await Deno.readTextFile(path));
@@ -151,8 +148,7 @@ Deno.test("a malformed tokenizer.json is a BAD_TOKENIZER error; tokenizer: false
 });
 
 Deno.test("the manifest counts the tokenizer domains written and carries the chat template", async () => {
-  const root = await tempDir();
-  try {
+  await withTempDir(async (root) => {
     await generateModel(`${root}/text`, { arch: "llama" });
     await generateModel(`${root}/cortex`, { arch: "qwen2", seed: 2 });
     await generateModel(`${root}/code`, { arch: "mistral", seed: 3, tokenizer: false });
@@ -171,9 +167,7 @@ Deno.test("the manifest counts the tokenizer domains written and carries the cha
     const template = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
     assert.equal(template, cfg.chat_template);
     assert.deepEqual(extra.eos_token_ids, [257]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 /** Brace depth (outside strings) at `index` of a JSON text. */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { convert, generateModel } from "../mod.ts";
-import { tempDir } from "./_helpers.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const HEADER = new URL("./golden/tiny_llama_fp16.header.hex", import.meta.url);
 const MANIFEST = new URL("./golden/tiny_llama_fp16.manifest.json", import.meta.url);
@@ -15,15 +15,16 @@ function hex(b: Uint8Array): string {
 }
 
 Deno.test("a fixed tiny Llama converts to the golden header, table and manifest", async () => {
-  const dir = await tempDir();
-  await generateModel(`${dir}/tiny`, { arch: "llama", dtype: "BF16", seed: 7 });
-  await convert({
-    models: { text: `${dir}/tiny` },
-    output: `${dir}/tiny.hnf`,
-    quant: "fp16",
-    threads: 1,
+  const bytes = await withTempDir(async (dir) => {
+    await generateModel(`${dir}/tiny`, { arch: "llama", dtype: "BF16", seed: 7 });
+    await convert({
+      models: { text: `${dir}/tiny` },
+      output: `${dir}/tiny.hnf`,
+      quant: "fp16",
+      threads: 1,
+    });
+    return await Deno.readFile(`${dir}/tiny.hnf`);
   });
-  const bytes = await Deno.readFile(`${dir}/tiny.hnf`);
   const manifestOffset = Number(new DataView(bytes.buffer).getBigUint64(0x20, true));
   const header = hex(bytes.subarray(0, 576));
   const manifest = new TextDecoder().decode(bytes.subarray(manifestOffset));
@@ -33,5 +34,4 @@ Deno.test("a fixed tiny Llama converts to the golden header, table and manifest"
   }
   assert.equal(header, await Deno.readTextFile(HEADER));
   assert.equal(manifest, await Deno.readTextFile(MANIFEST));
-  await Deno.remove(dir, { recursive: true });
 });

@@ -12,6 +12,7 @@ import {
   type TowerRole,
 } from "../src/model/mod.ts";
 import { generateModel } from "../src/fixtures/mod.ts";
+import { fixtureRole, FIXTURES, fixturesPresent, withTempDir } from "./_helpers.ts";
 
 interface Mapped extends MappedTensor {
   shape: number[];
@@ -62,12 +63,7 @@ function expectClass(mapped: Map<string, Mapped>): void {
 
 Deno.test("every fixture architecture maps all its tensors, except the deliberate unknown", () => {
   for (const arch of Object.keys(ARCHS)) {
-    const role: TowerRole = arch === "clip" || arch === "siglip"
-      ? "vision"
-      : arch === "whisper"
-      ? "audio"
-      : "text";
-    const { unknown, mapped } = mapArch(arch, role);
+    const { unknown, mapped } = mapArch(arch, fixtureRole(arch));
     assert.ok(mapped.size > 0, arch);
     if (arch === "llama_extra_tensor") {
       assert.deepEqual(unknown, ["model.layers.0.self_attn.extra_gate.weight"]);
@@ -221,13 +217,12 @@ Deno.test("unsupported non-decoders are a clear UNSUPPORTED_MODEL error", () => 
       {},
     ]
   ) {
-    const e = assert.throws(() => specFromConfig(config, "text", "m"), (err: unknown) => {
+    assert.throws(() => specFromConfig(config, "text", "m"), (err: unknown) => {
       assert.ok(err instanceof HeliosError);
       assert.equal(err.code, "UNSUPPORTED_MODEL");
       assert.match(err.message, /supported: .*gemma2.*whisper/);
       return true;
     });
-    void e;
   }
 });
 
@@ -248,54 +243,32 @@ Deno.test("a missing decoder key is BAD_CONFIG naming the key", () => {
 });
 
 Deno.test("loadModelSpec reads a generated Whisper folder without decoder keys", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "helios-model-" });
-  try {
+  await withTempDir(async (dir) => {
     const t = ARCHS.whisper("tiny");
     const { hidden_size: _, num_hidden_layers: __, ...config } = t.config;
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
     const spec: ModelSpec = await loadModelSpec(dir, "audio");
     assert.equal(spec.family, "whisper");
     assert.equal(spec.audio?.numLayers, 2);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("the generator writes every extra architecture", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "helios-model-" });
-  try {
+  await withTempDir(async (dir) => {
     for (const arch of ["gemma3", "whisper", "clip"]) {
       await generateModel(`${dir}/${arch}`, { arch, tokenizer: false });
-      const spec = await loadModelSpec(
-        `${dir}/${arch}`,
-        arch === "clip" ? "vision" : arch === "whisper" ? "audio" : "text",
-      );
+      const spec = await loadModelSpec(`${dir}/${arch}`, fixtureRole(arch));
       assert.equal(spec.family, arch);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
-
-const WHISPER_V3 = new URL(
-  "../../shared/fixtures/whisper-large-v3-config-tokenizer/config.json",
-  import.meta.url,
-);
-
-function exists(url: URL): boolean {
-  try {
-    Deno.statSync(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "the real whisper-large-v3 config gives the audio dims",
-  ignore: !exists(WHISPER_V3),
+  ignore: !fixturesPresent(),
   fn() {
-    const config = JSON.parse(Deno.readTextFileSync(WHISPER_V3));
+    const path = `${FIXTURES}whisper-large-v3-config-tokenizer/config.json`;
+    const config = JSON.parse(Deno.readTextFileSync(path));
     const spec = specFromConfig(config, "audio", "whisper-large-v3");
     assert.deepEqual(spec.audio, {
       encoder: "whisper",
