@@ -131,9 +131,14 @@ function archOf(family: string, ropeType: string, vocab: number): string {
 
 const ROPE_KNOWN = new Set(["default", "llama3", "linear", "dynamic", "yarn", "longrope", "su"]);
 
+/** The rope type a `rope_scaling` object names (`rope_type`, or the older `type`). */
+function ropeTypeOf(rs: JsonObject | undefined): string {
+  return (rs && (str(rs, "rope_type") ?? str(rs, "type"))) ?? "default";
+}
+
 function ropeHints(r: HintRecord, c: JsonObject, headDim: number, maxPos: number): string {
   const rs = obj(c, "rope_scaling");
-  const type = (rs && (str(rs, "rope_type") ?? str(rs, "type"))) ?? "default";
+  const type = ropeTypeOf(rs);
   if (!ROPE_KNOWN.has(type)) {
     throw new HeliosError(
       "BAD_CONFIG",
@@ -186,21 +191,10 @@ function anyName(names: Map<string, readonly number[]>, re: RegExp): boolean {
 }
 
 /**
- * Derives the text sub-object for a decoder tower written under `role`'s block prefix.
- *
- * @example
- * ```ts ignore
- * import { deriveTextHints } from "./derive.ts";
- * const rec = deriveTextHints(spec, tensors, "text");
- * console.log(rec.get("rope_type"));
- * ```
- *
- * @param spec The tower's spec (must have `text`).
- * @param tensors The tower's final mapped tensors.
- * @param role `text`, `cortex` or `code`.
- * @returns The flat record, in §11.1 key order plus the corrected extra keys.
+ * Derives the text sub-object for a decoder tower written under `role`'s block prefix: the flat
+ * record, in §11.1 key order plus the corrected extra keys.
  */
-export function deriveTextHints(
+function deriveTextHints(
   spec: ModelSpec,
   tensors: HintsTensor[],
   role: HintsSection,
@@ -223,8 +217,7 @@ export function deriveTextHints(
 
   const r: HintRecord = new Map();
   const rs = obj(c, "rope_scaling");
-  const ropeGuess = (rs && (str(rs, "rope_type") ?? str(rs, "type"))) ?? "default";
-  r.set("arch", archOf(fam, ropeGuess, vocab));
+  r.set("arch", archOf(fam, ropeTypeOf(rs), vocab));
   const mt = safe(str(c, "model_type") ?? spec.modelType);
   if (mt) r.set("model_type", mt);
   r.set("dtype", dtypeOf(spec, c));
@@ -311,20 +304,8 @@ const CLIP_VARIANTS: Readonly<Record<string, string>> = {
   "1664/48/14": "vit-bigg-14",
 };
 
-/**
- * Derives the vision sub-object (CLIP or SigLIP encoder, with the projector when present).
- *
- * @example
- * ```ts ignore
- * import { deriveVisionHints } from "./derive.ts";
- * console.log(deriveVisionHints(spec, tensors).get("encoder_arch")); // "clip"
- * ```
- *
- * @param spec A spec with `vision`.
- * @param tensors The tower's final mapped tensors.
- * @returns The flat record.
- */
-export function deriveVisionHints(spec: ModelSpec, tensors: HintsTensor[]): HintRecord {
+/** Derives the vision sub-object (CLIP or SigLIP encoder, with the projector when present). */
+function deriveVisionHints(spec: ModelSpec, tensors: HintsTensor[]): HintRecord {
   const v = spec.vision;
   if (!v) throw new HeliosError("BAD_HINTS", `${spec.dir}: no vision encoder dimensions`);
   const names = stripPrefix(tensors, "vision.");
@@ -392,20 +373,8 @@ export function deriveVisionHints(spec: ModelSpec, tensors: HintsTensor[]): Hint
   return r;
 }
 
-/**
- * Derives the audio sub-object (Whisper encoder).
- *
- * @example
- * ```ts ignore
- * import { deriveAudioHints } from "./derive.ts";
- * console.log(deriveAudioHints(spec, tensors).get("num_mel_bins")); // 128
- * ```
- *
- * @param spec A spec with `audio`.
- * @param tensors The tower's final mapped tensors.
- * @returns The flat record.
- */
-export function deriveAudioHints(spec: ModelSpec, tensors: HintsTensor[]): HintRecord {
+/** Derives the audio sub-object (Whisper encoder). */
+function deriveAudioHints(spec: ModelSpec, tensors: HintsTensor[]): HintRecord {
   const a = spec.audio;
   if (!a) throw new HeliosError("BAD_HINTS", `${spec.dir}: no audio encoder dimensions`);
   const names = stripPrefix(tensors, "audio.");

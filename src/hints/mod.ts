@@ -19,16 +19,4 @@ export {
   decodeHintsBinary,
   validateHintsBinary,
 } from "./binary.ts";
-export {
-  collectSections,
-  deriveAudioHints,
-  deriveTextHints,
-  deriveVisionHints,
-  HintFloat,
-  type HintRecord,
-  type HintsSection,
-  type HintsTensor,
-  type HintsTower,
-  type HintValue,
-} from "./derive.ts";
-export * from "./constants.ts";
+export type { HintsTensor, HintsTower } from "./derive.ts";
