@@ -9,6 +9,7 @@ import {
   validateHintsBinary,
 } from "../src/hints/mod.ts";
 import { mapperFor, specFromConfig, type TowerRole } from "../src/model/mod.ts";
+import { fixtureRole } from "./_helpers.ts";
 
 function tower(
   arch: string,
@@ -89,12 +90,7 @@ Deno.test("Llama 3 hints: rope_type llama3 with flat factors, vocab from the emb
 
 Deno.test("hints JSON is flat and no string value equals a key (runtime scanner, §16)", () => {
   for (const arch of Object.keys(ARCHS)) {
-    const role: TowerRole = arch === "clip" || arch === "siglip"
-      ? "vision"
-      : arch === "whisper"
-      ? "audio"
-      : "text";
-    const obj = parsed([tower(arch, role)]);
+    const obj = parsed([tower(arch, fixtureRole(arch))]);
     const keys = new Set<string>();
     const strings: string[] = [];
     for (const [k, v] of Object.entries(obj)) {

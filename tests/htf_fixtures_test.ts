@@ -8,13 +8,11 @@ import assert from "node:assert/strict";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { buildHtf, readHtf } from "../src/htf/mod.ts";
 import { parseSentencePieceModel } from "../src/htf/sentencepiece.ts";
-import { tempDir } from "./_helpers.ts";
+import { FIXTURES, fixturesPresent, tempDir } from "./_helpers.ts";
 import { CORPUS, htfRoundTrip } from "./_tokenizers/synthetic.ts";
 import { sentencePieceBpeEncode, simulateRuntime } from "./_tokenizers/runtime_sim.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/", import.meta.url).pathname;
-const present = await Deno.stat(FIXTURES).then(() => true, () => false);
-const ignore = !present;
+const ignore = !fixturesPresent();
 
 const readJson = async (path: string) => JSON.parse(await Deno.readTextFile(FIXTURES + path));
 const encode = (tj: unknown, cfg: unknown, text: string) =>
