@@ -42,6 +42,21 @@ export async function readConfig(dir: string): Promise<JsonObject> {
 }
 
 /**
+ * Returns `config[key]` when it is a JSON object (a sub-config such as `vision_config`), else
+ * `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { subConfig } from "./config.ts";
+ * console.log(subConfig({ vision_config: { patch_size: 14 } }, "vision_config")); // { patch_size: 14 }
+ * ```
+ */
+export function subConfig(config: JsonObject, key: string): JsonObject | undefined {
+  const v = config[key];
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v as JsonObject : undefined;
+}
+
+/**
  * Returns the sub-config holding the decoder keys: `text_config` when present (multimodal
  * checkpoints), else the root.
  *
@@ -52,9 +67,7 @@ export async function readConfig(dir: string): Promise<JsonObject> {
  * ```
  */
 export function textConfigOf(config: JsonObject): JsonObject {
-  const t = config.text_config;
-  if (typeof t === "object" && t !== null && !Array.isArray(t)) return t as JsonObject;
-  return config;
+  return subConfig(config, "text_config") ?? config;
 }
 
 /**

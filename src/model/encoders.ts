@@ -6,7 +6,7 @@
  * @module
  */
 import { BlockId } from "../hnf/constants.ts";
-import { decoderCore, IGNORED_BUFFERS, placed } from "./llama.ts";
+import { decoderCore, ignoredBuffer, placed } from "./llama.ts";
 import type { Mapper, MapResult, TensorClass } from "./types.ts";
 
 const V = BlockId.VISION;
@@ -16,17 +16,34 @@ function vis(name: string, cls: TensorClass): MapResult {
   return { name, block: V, class: cls };
 }
 
-/** Weights of linear layers are matrices; biases, norms and embeddings FP16. */
-function linear(name: string, kind: string): MapResult {
-  return vis(name, kind === "weight" ? "matrix" : "fp16");
-}
-
-const VISION_LAYER = /^encoder\.layers\.(\d+)\.(.+)\.(weight|bias)$/;
-const VISION_LAYER_PART: Record<string, string> = {
+/** A CLIP/SigLIP/Whisper encoder layer tensor: `encoder.layers.N.<part>.(weight|bias)`. */
+const ENCODER_LAYER = /^encoder\.layers\.(\d+)\.(.+)\.(weight|bias)$/;
+const ATTN_PART: Record<string, string> = {
   "self_attn.q_proj": "attn.q_proj",
   "self_attn.k_proj": "attn.k_proj",
   "self_attn.v_proj": "attn.v_proj",
   "self_attn.out_proj": "attn.o_proj",
+};
+
+/**
+ * Maps an encoder layer tensor through `parts` to `<prefix>.layerN.<part>.<kind>` in `block`:
+ * linear weights are matrices; biases and norms (`ln*`) FP16.
+ */
+function encoderLayer(
+  name: string,
+  parts: Record<string, string>,
+  prefix: string,
+  block: number,
+): MapResult {
+  const m = ENCODER_LAYER.exec(name);
+  const part = m && parts[m[2]];
+  if (!m || !part) return null;
+  const cls: TensorClass = part.startsWith("ln") || m[3] === "bias" ? "fp16" : "matrix";
+  return { name: `${prefix}.layer${m[1]}.${part}.${m[3]}`, block, class: cls };
+}
+
+const VISION_LAYER_PART: Record<string, string> = {
+  ...ATTN_PART,
   "mlp.fc1": "mlp.fc1",
   "mlp.fc2": "mlp.fc2",
   "layer_norm1": "ln1",
@@ -60,7 +77,8 @@ const DUAL_TEXT_SIDE = /^(text_model\.|text_projection\.|logit_scale$|logit_bias
  * ```
  */
 export function visionCore(name: string): MapResult {
-  if (IGNORED_BUFFERS.test(name)) return { ignore: "runtime buffer, recomputed by the runtime" };
+  const buffer = ignoredBuffer(name);
+  if (buffer) return buffer;
   if (DUAL_TEXT_SIDE.test(name)) {
     return {
       ignore: "text side of a dual (CLIP/SigLIP) encoder; only the vision tower is written",
@@ -88,11 +106,7 @@ export function visionCore(name: string): MapResult {
     const hit = SIGLIP_HEAD[rest.slice("head.".length)];
     return hit ? vis(hit[0], hit[1]) : null;
   }
-  const m = VISION_LAYER.exec(rest);
-  const part = m && VISION_LAYER_PART[m[2]];
-  if (!m || !part) return null;
-  const canon = `vision.layer${m[1]}.${part}.${m[3]}`;
-  return part.startsWith("ln") ? vis(canon, "fp16") : linear(canon, m[3]);
+  return encoderLayer(rest, VISION_LAYER_PART, "vision", V);
 }
 
 /**
@@ -109,12 +123,8 @@ export function visionMapper(family: string): Mapper {
   return { family, map: (hfName: string) => visionCore(hfName) };
 }
 
-const WHISPER_LAYER = /^encoder\.layers\.(\d+)\.(.+)\.(weight|bias)$/;
 const WHISPER_LAYER_PART: Record<string, string> = {
-  "self_attn.q_proj": "attn.q_proj",
-  "self_attn.k_proj": "attn.k_proj",
-  "self_attn.v_proj": "attn.v_proj",
-  "self_attn.out_proj": "attn.o_proj",
+  ...ATTN_PART,
   "fc1": "mlp.fc1",
   "fc2": "mlp.fc2",
   "self_attn_layer_norm": "ln1",
@@ -138,9 +148,8 @@ export function whisperMapper(): Mapper {
     family: "whisper",
     map(hfName: string): MapResult {
       const name = hfName.startsWith("model.") ? hfName.slice("model.".length) : hfName;
-      if (IGNORED_BUFFERS.test(name)) {
-        return { ignore: "runtime buffer, recomputed by the runtime" };
-      }
+      const buffer = ignoredBuffer(name);
+      if (buffer) return buffer;
       if (name.startsWith("decoder.") || name === "proj_out.weight") {
         return { ignore: "Whisper decoder: the audio block holds the encoder only" };
       }
@@ -151,11 +160,7 @@ export function whisperMapper(): Mapper {
       }
       const post = /^encoder\.layer_norm\.(weight|bias)$/.exec(name);
       if (post) return { name: `audio.ln_post.${post[1]}`, block: A, class: "fp16" };
-      const m = WHISPER_LAYER.exec(name);
-      const part = m && WHISPER_LAYER_PART[m[2]];
-      if (!m || !part) return null;
-      const cls: TensorClass = part.startsWith("ln") || m[3] === "bias" ? "fp16" : "matrix";
-      return { name: `audio.layer${m[1]}.${part}.${m[3]}`, block: A, class: cls };
+      return encoderLayer(name, WHISPER_LAYER_PART, "audio", A);
     },
   };
 }
@@ -223,9 +228,7 @@ export function multimodalMapper(family: string, opts: MultimodalOptions): Mappe
         const hit = PROJECTOR[name.slice("multi_modal_projector.".length)];
         return hit ? vis(hit[0], hit[1]) : null;
       }
-      return IGNORED_BUFFERS.test(name)
-        ? { ignore: "runtime buffer, recomputed by the runtime" }
-        : null;
+      return ignoredBuffer(name);
     },
   };
 }

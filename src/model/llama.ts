@@ -6,10 +6,26 @@
  * @module
  */
 import { BLOCK_PREFIX } from "../hnf/constants.ts";
-import type { Mapper, MapResult, TensorClass } from "./types.ts";
+import type { IgnoredTensor, Mapper, MapResult, TensorClass } from "./types.ts";
 
 /** Names of buffers that are never weights (reference §5.2). */
-export const IGNORED_BUFFERS = /(rotary_emb|inv_freq|_float_tensor|position_ids)/;
+const IGNORED_BUFFERS = /(rotary_emb|inv_freq|_float_tensor|position_ids)/;
+
+/**
+ * `{ ignore }` for a runtime buffer (rotary caches, position ids: reference §5.2), else `null`.
+ *
+ * @example
+ * ```ts
+ * import { ignoredBuffer } from "./llama.ts";
+ * console.log(ignoredBuffer("model.rotary_emb.inv_freq"));
+ * // { ignore: "runtime buffer, recomputed by the runtime" }
+ * ```
+ */
+export function ignoredBuffer(name: string): IgnoredTensor | null {
+  return IGNORED_BUFFERS.test(name)
+    ? { ignore: "runtime buffer, recomputed by the runtime" }
+    : null;
+}
 
 /** Per-layer suffix (after `layers.N.`) → canonical suffix and class. */
 const LAYER_MAP: Record<string, [string, TensorClass]> = {};
@@ -84,7 +100,8 @@ export function decoderCore(
   rest: string,
   opts: DecoderOptions,
 ): [string, TensorClass, boolean] | { ignore: string } | null {
-  if (IGNORED_BUFFERS.test(rest)) return { ignore: "runtime buffer, recomputed by the runtime" };
+  const buffer = ignoredBuffer(rest);
+  if (buffer) return buffer;
   if (rest === "lm_head.weight") {
     return opts.tied
       ? { ignore: "tied to the token embedding (tie_word_embeddings); not written" }
@@ -148,11 +165,7 @@ export function llamaMapper(family: string, block: number, opts: DecoderOptions 
     family,
     map(hfName: string): MapResult {
       if (hfName.startsWith("lm_head.")) return placed(decoderCore(hfName, opts), block);
-      if (!hfName.startsWith(root)) {
-        return IGNORED_BUFFERS.test(hfName)
-          ? { ignore: "runtime buffer, recomputed by the runtime" }
-          : null;
-      }
+      if (!hfName.startsWith(root)) return ignoredBuffer(hfName);
       return placed(decoderCore(hfName.slice(root.length), opts), block);
     },
   };

@@ -5,7 +5,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
-import { optInt, optNum, positiveInt, readTextDims } from "./config.ts";
+import { optInt, optNum, positiveInt, readTextDims, subConfig } from "./config.ts";
 import { detectFamily, FAMILY_KIND } from "./detect.ts";
 import type { AudioDims, JsonObject, ModelSpec, MoeDims, TowerRole, VisionDims } from "./types.ts";
 
@@ -98,11 +98,6 @@ const STRUCTURAL = new Set([
 /** Families whose `tie_word_embeddings` defaults to true in Transformers. */
 const TIED_BY_DEFAULT = new Set(["gemma", "gemma2", "gemma3_text", "gemma3"]);
 
-function sub(config: JsonObject, key: string): JsonObject | undefined {
-  const v = config[key];
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v as JsonObject : undefined;
-}
-
 function withDefaults(
   c: JsonObject,
   defaults: JsonObject,
@@ -125,7 +120,7 @@ function decoderConfig(
 ): JsonObject {
   let c: JsonObject;
   if (family === "llava" || family === "gemma3") {
-    const t = sub(config, "text_config") ?? {};
+    const t = subConfig(config, "text_config") ?? {};
     const type = family === "gemma3"
       ? "gemma3_text"
       : typeof t.model_type === "string" && TEXT_DEFAULTS[t.model_type]
@@ -178,7 +173,7 @@ export function readVisionDims(
   where: string,
   warnings: string[],
 ): VisionDims {
-  const raw = sub(config, "vision_config") ?? config;
+  const raw = subConfig(config, "vision_config") ?? config;
   const c = withDefaults(raw, VISION_DEFAULTS[encoder], `${where}: vision config`, warnings);
   const act = typeof c.hidden_act === "string"
     ? c.hidden_act
@@ -288,7 +283,7 @@ export function specFromConfig(config: JsonObject, role: TowerRole, dir: string)
   }
   if (kind === "vision" || kind === "multimodal") {
     const encoder = family === "gemma3" || family === "siglip" ||
-        String(sub(config, "vision_config")?.model_type ?? "").includes("siglip")
+        String(subConfig(config, "vision_config")?.model_type ?? "").includes("siglip")
       ? "siglip"
       : "clip";
     spec.vision = readVisionDims(config, encoder, where, warnings);
