@@ -36,17 +36,6 @@ export interface ConvertCliOptions {
   verbose?: boolean;
 }
 
-/** Which runtime generations load each dtype (reference §7.6, §9, §13). */
-export const RUNTIME_SUPPORT: Readonly<Record<string, string>> = {
-  fp16: "every runtime",
-  hq4k: "legacy runtime only (the current runtime retired hq4k/hq5k on 2026-08-01)",
-  hq5k: "legacy runtime only (the current runtime retired hq4k/hq5k on 2026-08-01)",
-  hq41k: "current and legacy runtimes",
-  hq51k: "current and legacy runtimes",
-  hq31k: "current runtime only (experimental there; the legacy runtime rejects hq31k)",
-  hq62k: "current runtime only (embedding lookup)",
-};
-
 const LEGACY_ONLY = new Set(["hq4k", "hq5k"]);
 
 /**

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
 import { BLOCK_NAMES } from "../hnf/constants.ts";
 import { HnfWriter } from "../hnf/writer.ts";
 import type { HqsSearch } from "../hqs/kernel.ts";
@@ -19,7 +18,7 @@ import {
   type SkippedTensor,
 } from "./plan.ts";
 import type { ConvertEvent, TensorReport } from "./progress.ts";
-import { type NonfinitePolicy, writeTensors } from "./run.ts";
+import { checkAbort, type NonfinitePolicy, writeTensors } from "./run.ts";
 
 export * from "./plan.ts";
 export type * from "./progress.ts";
@@ -92,9 +91,13 @@ function sig6(x: number): number {
   return Number(x.toPrecision(6));
 }
 
-function countBy(tensors: { dtype: string }[]): Record<string, number> {
+/** Counts items by key, keys in order of first appearance. */
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of tensors) out[t.dtype] = (out[t.dtype] ?? 0) + 1;
+  for (const item of items) {
+    const k = key(item);
+    out[k] = (out[k] ?? 0) + 1;
+  }
   return out;
 }
 
@@ -170,7 +173,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
         seconds: (performance.now() - t0) / 1000,
       };
     }
-    if (options.signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
+    checkAbort(options.signal);
     const writer = await HnfWriter.create(options.output, { force: options.force });
     try {
       const reports = await writeTensors(plan, writer, {
@@ -184,7 +187,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
       for (const id of [...extras.blocks.keys()].sort((a, b) => a - b)) {
         await writer.writeBlock(id, extras.blocks.get(id)!);
       }
-      if (options.signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
+      checkAbort(options.signal);
       const quantized = reports.filter((r) => r.relRmse !== undefined);
       const worst = quantized.reduce<TensorReport | null>(
         (w, r) => (w === null || r.relRmse! > w.relRmse! ? r : w),
@@ -202,7 +205,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
           },
           stats: {
             total_tensors: reports.length,
-            ...countBy(reports),
+            ...countBy(reports, (r) => r.dtype),
             skipped: plan.unmapped.length,
             ignored: plan.ignored.length,
           },
@@ -219,12 +222,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
             max_rel_rmse: sig6(worst?.relRmse ?? 0),
             worst: worst?.name ?? "",
           },
-          blocks: Object.fromEntries(
-            [...new Set(plan.tensors.map((t) => t.block))].map((b) => [
-              BLOCK_NAMES[b],
-              plan.tensors.filter((t) => t.block === b).length,
-            ]),
-          ),
+          blocks: countBy(plan.tensors, (t) => BLOCK_NAMES[t.block]),
           ...extras.manifest,
         },
       });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { assertInternal, HeliosError } from "../errors.ts";
 import { BLOCK_NAMES, dtypeByteSize, type TensorDtype } from "../hnf/constants.ts";
 import type { HqsFormat } from "../hqs/kernel.ts";
 import { loadModelSpec, mapperFor } from "../model/mod.ts";
@@ -102,12 +102,6 @@ const ROLE_ORDER: TowerRole[] = ["text", "vision", "audio", "cortex", "code"];
 
 /** Formats the runtime can run a matmul on (reference §7.6): a tied embedding needs one. */
 const MATMUL_FORMATS = new Set<string>(["fp16", "hq4k", "hq5k", "hq31k", "hq41k", "hq51k"]);
-
-function numelOf(shape: number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 
 /**
  * Decides the dtype of one mapped tensor, applying the mixed-precision rules and the row rule
@@ -219,7 +213,6 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
           );
         }
         const { dtype, note } = chooseDtype(m, src.shape, quant, embeddings, tied);
-        const numel = numelOf(src.shape);
         tensors.push({
           tower: ti,
           source: src,
@@ -229,19 +222,20 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
           dtype,
           // A scalar is written as [1]: the older runtime reader rejects an empty shape (§13).
           shape: src.shape.length ? src.shape.slice() : [1],
-          numel,
-          size: dtypeByteSize(dtype, numel)!,
+          numel: src.numel,
+          size: dtypeByteSize(dtype, src.numel)!,
           note,
         });
       }
     }
-    // Deterministic order: block id, then tower, then source order (shard, data offset).
-    const order = new Map(tensors.map((t, i) => [t, i]));
-    tensors.sort((a, b) => a.block - b.block || order.get(a)! - order.get(b)!);
+    // Deterministic order: block id, then tower, then source order (shard, data offset); the
+    // sort is stable, so tensors of one block keep the order they were pushed in.
+    tensors.sort((a, b) => a.block - b.block);
     for (const t of tensors) {
-      if (!BLOCK_NAMES[t.block] || t.block >= 0x9) {
-        throw new HeliosError("INTERNAL", `Internal error: tensor '${t.name}' in block ${t.block}`);
-      }
+      assertInternal(
+        BLOCK_NAMES[t.block] && t.block < 0x9,
+        `tensor '${t.name}' in block ${t.block}`,
+      );
     }
     return {
       towers,

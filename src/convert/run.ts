@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { assertInternal, HeliosError } from "../errors.ts";
 import { F16_MAX } from "../hqs/f16.ts";
 import type { HqsFormat, HqsSearch } from "../hqs/kernel.ts";
 import { HqsPool } from "../hqs/pool.ts";
@@ -130,7 +130,8 @@ async function* readAhead<T>(
   }
 }
 
-function checkAbort(signal?: AbortSignal) {
+/** Throws `ABORTED` once `signal` has fired. */
+export function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw new HeliosError("ABORTED", "Conversion cancelled");
 }
 
@@ -149,7 +150,7 @@ export async function writeTensors(
   options: RunOptions,
 ): Promise<TensorReport[]> {
   const chunk = options.chunkElements ?? 1 << 20;
-  if (chunk % 256 !== 0) throw new HeliosError("INTERNAL", "Internal error: chunk size");
+  assertInternal(chunk % 256 === 0, "chunk size");
   const needsPool = plan.tensors.some((t) => t.dtype !== "fp16");
   const pool = needsPool ? new HqsPool({ threads: options.threads }) : null;
   const reports: TensorReport[] = [];
@@ -191,27 +192,15 @@ export async function writeTensors(
       });
       const folder = plan.towers[t.tower].folder;
       const bytesPerElem = t.source.byteLength / t.numel;
-      let stats: ChunkStats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+      const stats: ChunkStats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
       let sqErr = 0;
       const add = (s: ChunkStats) => {
-        stats = {
-          nonfinite: stats.nonfinite + s.nonfinite,
-          clamped: stats.clamped + s.clamped,
-          sum: stats.sum + s.sum,
-          sumSq: stats.sumSq + s.sumSq,
-        };
+        stats.nonfinite += s.nonfinite;
+        stats.clamped += s.clamped;
+        stats.sum += s.sum;
+        stats.sumSq += s.sumSq;
       };
-      const quantized = t.dtype !== "fp16";
-      const direct = !quantized && hasDirectF16(t.source.dtype);
-      const chunks = direct ? null : readChunks(
-        folder,
-        t.source,
-        t.numel,
-        chunk,
-        quantized,
-        quantized ? sharedRing : plainRing,
-      );
-      if (direct) {
+      if (t.dtype === "fp16" && hasDirectF16(t.source.dtype)) {
         // BF16/F16 → FP16 straight from the raw bits (to_f16.ts), no f32 round trip.
         const out = new Uint16Array(Math.min(chunk, t.numel));
         const ob = new Uint8Array(out.buffer);
@@ -219,17 +208,18 @@ export async function writeTensors(
           checkAbort(options.signal);
           const n = raw.length;
           const c = convertToF16(t.source.dtype, raw, out.subarray(0, n));
-          add({ nonfinite: c.nonfinite, clamped: c.clamped, sum: 0, sumSq: 0 });
+          stats.nonfinite += c.nonfinite;
+          stats.clamped += c.clamped;
           if (stats.nonfinite === 0 || options.nonfinite === "zero") {
             await writer.write(ob.subarray(0, n * 2));
           }
           bytesDone += n * bytesPerElem;
           emit(t, i);
         }
-      } else if (!quantized) {
+      } else if (t.dtype === "fp16") {
         const h = new Float16Array(Math.min(chunk, t.numel));
         const hb = new Uint8Array(h.buffer);
-        for await (const x of chunks!) {
+        for await (const x of readChunks(folder, t.source, t.numel, chunk, false, plainRing)) {
           checkAbort(options.signal);
           add(scanChunk(x, options.nonfinite, false));
           if (stats.nonfinite === 0 || options.nonfinite === "zero") {
@@ -249,7 +239,7 @@ export async function writeTensors(
           await writer.write(r.bytes);
         };
         let done = 0;
-        for await (const x of chunks!) {
+        for await (const x of readChunks(folder, t.source, t.numel, chunk, true, sharedRing)) {
           checkAbort(options.signal);
           const n = Math.min(chunk, t.numel - done);
           done += n;

@@ -5,30 +5,22 @@
  *
  * @module
  */
-import { F16_MAX } from "../hqs/f16.ts";
+import { F16_MAX, f16Table, f32ToF16BitsSaturated } from "../hqs/f16.ts";
 
 /** Table flag: the value was finite but beyond ±65504 and is clamped. */
 const CLAMPED = 1 << 16;
 /** Table flag: the value is NaN or ±Inf (written as 0). */
 const NONFINITE = 1 << 17;
 
-let bf16Table: Uint32Array | null = null;
-let f16Table: Uint32Array | null = null;
+let fromBf16: Uint32Array | null = null;
+let fromF16: Uint32Array | null = null;
 
 function buildTable(decode: (bits: number) => number): Uint32Array {
   const t = new Uint32Array(65536);
-  const h = new Float16Array(1);
-  const u = new Uint16Array(h.buffer);
   for (let b = 0; b < 65536; b++) {
     const v = decode(b);
     if (!Number.isFinite(v)) t[b] = NONFINITE; // f16 bits 0
-    else if (Math.abs(v) > F16_MAX) {
-      h[0] = v > 0 ? F16_MAX : -F16_MAX;
-      t[b] = CLAMPED | u[0];
-    } else {
-      h[0] = v;
-      t[b] = u[0];
-    }
+    else t[b] = f32ToF16BitsSaturated(v) | (Math.abs(v) > F16_MAX ? CLAMPED : 0);
   }
   return t;
 }
@@ -37,18 +29,14 @@ function tableFor(dtype: string): Uint32Array | null {
   if (dtype === "BF16") {
     const f = new Float32Array(1);
     const i = new Int32Array(f.buffer);
-    return bf16Table ??= buildTable((b) => {
+    return fromBf16 ??= buildTable((b) => {
       i[0] = b << 16;
       return f[0];
     });
   }
   if (dtype === "F16") {
-    const h = new Float16Array(1);
-    const u = new Uint16Array(h.buffer);
-    return f16Table ??= buildTable((b) => {
-      u[0] = b;
-      return h[0];
-    });
+    const decode = f16Table();
+    return fromF16 ??= buildTable((b) => decode[b]);
   }
   return null;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { crc32, createXXHash3, xxhash3 } from "hash-wasm";
-import { HNF_BLOCK_COUNT, HNF_BLOCK_ENTRY_SIZE, HNF_HEADER_SIZE } from "./constants.ts";
+import { HNF_DATA_START } from "./constants.ts";
 
 /** An incremental XXH3-64 hasher. */
 export interface Xxh3 {
@@ -63,7 +63,7 @@ export async function xxh3(bytes: Uint8Array): Promise<bigint> {
  * ```
  */
 export async function headerCrc(headerAndTable: Uint8Array): Promise<number> {
-  const buf = headerAndTable.slice(0, HNF_HEADER_SIZE + HNF_BLOCK_COUNT * HNF_BLOCK_ENTRY_SIZE);
+  const buf = headerAndTable.slice(0, HNF_DATA_START);
   buf.fill(0, 0x0c, 0x10);
   buf.fill(0, 0x20, 0x3c);
   return parseInt(await crc32(buf), 16) >>> 0;

@@ -148,6 +148,21 @@ export const PLAIN_DTYPE_BYTES: Readonly<Record<string, number>> = {
 };
 
 /**
+ * The element count of a shape (1 for a scalar).
+ *
+ * @example
+ * ```ts
+ * import { numelOf } from "./constants.ts";
+ * console.log(numelOf([4, 256])); // 1024
+ * ```
+ */
+export function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
  * The exact payload size the runtime requires for `numel` elements of `dtype` (§13 item 6), or
  * `undefined` for an unknown dtype.
  *

@@ -9,7 +9,13 @@ import { getKernel } from "../hqs/registry.ts";
 import type { HqsFormat } from "../hqs/kernel.ts";
 import { decodeToF32 } from "../safetensors/dtype.ts";
 import { createXxh3, headerCrc } from "./checksum.ts";
-import { BLOCK_NAMES, dtypeByteSize, HNF_DATA_START, HQ_BLOCK_BYTES } from "./constants.ts";
+import {
+  BLOCK_NAMES,
+  dtypeByteSize,
+  HNF_DATA_START,
+  HQ_BLOCK_BYTES,
+  numelOf,
+} from "./constants.ts";
 import { decodeHeaderAndTable, type HnfBlockEntry, type HnfHeader } from "./header.ts";
 import type { ManifestTensor } from "./manifest.ts";
 
@@ -59,12 +65,6 @@ async function readAt(file: Deno.FsFile, pos: number, len: number, path: string)
 
 /** Manifest dtypes decoded like the safetensors dtype of the same layout. */
 const PLAIN_DECODE: Readonly<Record<string, string>> = { fp16: "F16", bf16: "BF16", fp32: "F32" };
-
-function numelOf(shape: number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 
 function parseTensors(manifest: Record<string, unknown>, path: string): ManifestTensor[] {
   const raw = manifest.tensors;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { assertInternal, HeliosError } from "../errors.ts";
 import { createXxh3, headerCrc, type Xxh3 } from "./checksum.ts";
 import {
   BLOCK_NAMES,
@@ -14,6 +14,7 @@ import {
   HNF_BLOCK_COUNT,
   HNF_DATA_START,
   HNF_MANIFEST_VERSION,
+  numelOf,
 } from "./constants.ts";
 import { encodeHeaderAndTable, type HnfBlockEntry } from "./header.ts";
 import { encodeManifest, type ManifestTensor } from "./manifest.ts";
@@ -169,7 +170,7 @@ export class HnfWriter {
   }
 
   #check(): void {
-    if (this.#done) throw new HeliosError("INTERNAL", "Internal error: writer already finished");
+    assertInternal(!this.#done, "writer already finished");
   }
 
   /** Starts block `id` at the next 32-byte boundary. */
@@ -191,7 +192,7 @@ export class HnfWriter {
   /** Ends the current block and records its table entry. */
   endBlock(): Promise<void> {
     if (this.#block < 0) return Promise.resolve();
-    if (this.#tensor) throw new HeliosError("INTERNAL", "Internal error: tensor still open");
+    assertInternal(!this.#tensor, "tensor still open");
     const size = this.#pos - this.#blockStart;
     this.#blocks[this.#block] = {
       id: this.#block,
@@ -208,12 +209,10 @@ export class HnfWriter {
   /** Starts a tensor of the current block at the next 32-byte boundary. */
   async beginTensor(t: TensorHeader): Promise<void> {
     this.#check();
-    if (this.#block < 0) throw new HeliosError("INTERNAL", "Internal error: no block open");
-    if (this.#tensor) throw new HeliosError("INTERNAL", "Internal error: tensor still open");
-    let numel = 1;
-    for (const d of t.shape) numel *= d;
-    const size = dtypeByteSize(t.dtype, numel);
-    if (size === undefined) throw new HeliosError("INTERNAL", `Internal error: dtype ${t.dtype}`);
+    assertInternal(this.#block >= 0, "no block open");
+    assertInternal(!this.#tensor, "tensor still open");
+    const size = dtypeByteSize(t.dtype, numelOf(t.shape));
+    assertInternal(size !== undefined, `dtype ${t.dtype}`);
     await this.#pad();
     this.#tensor = { ...t, offset: this.#pos, size, written: 0 };
   }
@@ -221,7 +220,7 @@ export class HnfWriter {
   /** Appends payload bytes to the open tensor. */
   async write(bytes: Uint8Array): Promise<void> {
     const t = this.#tensor;
-    if (!t) throw new HeliosError("INTERNAL", "Internal error: no tensor open");
+    assertInternal(t, "no tensor open");
     if (t.written + bytes.length > t.size) {
       throw new HeliosError(
         "INTERNAL",
@@ -235,13 +234,8 @@ export class HnfWriter {
   /** Closes the open tensor, checking its size. */
   endTensor(): Promise<void> {
     const t = this.#tensor;
-    if (!t) throw new HeliosError("INTERNAL", "Internal error: no tensor open");
-    if (t.written !== t.size) {
-      throw new HeliosError(
-        "INTERNAL",
-        `Internal error: tensor '${t.name}' got ${t.written} of ${t.size} bytes`,
-      );
-    }
+    assertInternal(t, "no tensor open");
+    assertInternal(t.written === t.size, `tensor '${t.name}' got ${t.written} of ${t.size} bytes`);
     this.#tensors.push({
       name: t.name,
       block: BLOCK_NAMES[this.#block],
