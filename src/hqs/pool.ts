@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { assertInternal, HeliosError } from "../errors.ts";
 import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "./kernel.ts";
 import { getKernel } from "./registry.ts";
 
@@ -140,12 +140,10 @@ export class HqsPool {
   async encode(format: HqsFormat, x: Float32Array, search: HqsSearch): Promise<HqsPoolResult> {
     if (this.#closed) throw new HeliosError("ABORTED", "The HQS pool is closed");
     const kernel = getKernel(format);
-    if (x.length % HQS_SUPER_BLOCK !== 0) {
-      throw new HeliosError(
-        "INTERNAL",
-        `Internal error: pool input of ${x.length} elements is not a multiple of 256`,
-      );
-    }
+    assertInternal(
+      x.length % HQS_SUPER_BLOCK === 0,
+      `pool input of ${x.length} elements is not a multiple of 256`,
+    );
     const nBlocks = x.length / HQS_SUPER_BLOCK;
     if (nBlocks === 0) return { bytes: new Uint8Array(0), sqErr: 0 };
     const nSlices = Math.ceil(nBlocks / HQS_POOL_SLICE_BLOCKS);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { assertInternal, HeliosError } from "../errors.ts";
 import { COMPACT_KERNELS } from "./compact.ts";
 import type { HqsFormat, HqsKernel } from "./kernel.ts";
 import { HQ4K_KERNEL, HQ5K_KERNEL } from "./legacy.ts";
@@ -12,7 +12,7 @@ function byFormat(list: readonly HqsKernel[]): Readonly<Record<HqsFormat, HqsKer
   const map: Partial<Record<HqsFormat, HqsKernel>> = {};
   for (const k of list) map[k.format] = k;
   for (const f of ["hq4k", "hq5k", "hq31k", "hq41k", "hq51k", "hq62k"] as const) {
-    if (!map[f]) throw new HeliosError("INTERNAL", `Internal error: no kernel for '${f}'`);
+    assertInternal(map[f], `no kernel for '${f}'`);
   }
   return Object.freeze(map as Record<HqsFormat, HqsKernel>);
 }
