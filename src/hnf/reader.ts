@@ -5,6 +5,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
+import { openForRead, readExactly } from "../io.ts";
 import { getKernel } from "../hqs/registry.ts";
 import type { HqsFormat } from "../hqs/kernel.ts";
 import { decodeToF32 } from "../safetensors/dtype.ts";
@@ -49,17 +50,10 @@ export interface HnfFile {
   close(): void;
 }
 
+/** `len` bytes of `file` at `pos`. */
 async function readAt(file: Deno.FsFile, pos: number, len: number, path: string) {
   const buf = new Uint8Array(len);
-  await file.seek(pos, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < len) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) {
-      throw new HeliosError("BAD_HNF", `${path}: unexpected end of file at ${pos + got}`);
-    }
-    got += n;
-  }
+  await readExactly(file, pos, buf, path, "BAD_HNF");
   return buf;
 }
 
@@ -115,15 +109,7 @@ function parseTensors(manifest: Record<string, unknown>, path: string): Manifest
  * ```
  */
 export async function openHnf(path: string, options: OpenHnfOptions = {}): Promise<HnfFile> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new HeliosError("MISSING_FILE", `${path}: not found`);
-    }
-    throw new HeliosError("IO", `${path}: ${(e as Error).message}`);
-  }
+  const file = await openForRead(path);
   try {
     const size = (await file.stat()).size;
     if (size < HNF_DATA_START) {

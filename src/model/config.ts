@@ -4,6 +4,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
+import { fsError } from "../io.ts";
 import type { JsonObject, TextDims } from "./types.ts";
 
 /**
@@ -21,13 +22,7 @@ export async function readConfig(dir: string): Promise<JsonObject> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new HeliosError(
-        "MISSING_FILE",
-        `${path}: not found (a model folder needs config.json)`,
-      );
-    }
-    throw new HeliosError("IO", `${path}: ${(e as Error).message}`);
+    throw fsError(e, path, "not found (a model folder needs config.json)");
   }
   let parsed: unknown;
   try {

@@ -5,6 +5,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
+import { fsError, openForRead, readExactly } from "../io.ts";
 import { DECODABLE_DTYPES, decodeToF32, DTYPE_SIZES } from "./dtype.ts";
 import {
   parseHeaderJson,
@@ -51,21 +52,6 @@ export interface SafetensorsFolder {
   close(): void;
 }
 
-async function readExactly(file: Deno.FsFile, pos: number, buf: Uint8Array, path: string) {
-  await file.seek(pos, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < buf.length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) {
-      throw new HeliosError(
-        "BAD_SAFETENSORS",
-        `${path}: unexpected end of file at byte ${pos + got} (file truncated?)`,
-      );
-    }
-    got += n;
-  }
-}
-
 /**
  * Opens one safetensors file and validates its header.
  *
@@ -76,7 +62,7 @@ async function readExactly(file: Deno.FsFile, pos: number, buf: Uint8Array, path
  * ```
  */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  const file = await openFile(path);
+  const file = await openForRead(path);
   try {
     return await readHeaderFrom(file, path);
   } finally {
@@ -84,24 +70,13 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   }
 }
 
-async function openFile(path: string): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new HeliosError("MISSING_FILE", `${path}: not found`);
-    }
-    throw new HeliosError("IO", `${path}: ${(e as Error).message}`);
-  }
-}
-
 async function readHeaderFrom(file: Deno.FsFile, path: string): Promise<SafetensorsHeader> {
   const size = (await file.stat()).size;
   const first = new Uint8Array(Math.min(8, size));
-  await readExactly(file, 0, first, path);
+  await readExactly(file, 0, first, path, "BAD_SAFETENSORS");
   const n = readHeaderLength(first, size, path);
   const json = new Uint8Array(n);
-  await readExactly(file, 8, json, path);
+  await readExactly(file, 8, json, path, "BAD_SAFETENSORS");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(json);
@@ -158,10 +133,7 @@ async function listShards(
       if (e.isFile && e.name.endsWith(".safetensors")) names.push(e.name);
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new HeliosError("MISSING_FILE", `${dir}: model folder not found`);
-    }
-    throw new HeliosError("IO", `${dir}: ${(e as Error).message}`);
+    throw fsError(e, dir, "model folder not found");
   }
   if (names.length === 0) {
     throw new HeliosError("MISSING_FILE", `${dir}: no *.safetensors files found`);
@@ -189,7 +161,7 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
   const seen = new Map<string, string>();
   try {
     for (const path of files) {
-      const file = await openFile(path);
+      const file = await openForRead(path);
       handles.set(path, file);
       const header = await readHeaderFrom(file, path);
       metadata[path] = header.metadata;
@@ -235,7 +207,7 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
     const buf = dst.subarray(0, count * es);
     const handle = handles.get(tensor.file);
     if (!handle) throw new HeliosError("INTERNAL", `Shard ${tensor.file} is not open`);
-    await readExactly(handle, tensor.offset + start * es, buf, tensor.file);
+    await readExactly(handle, tensor.offset + start * es, buf, tensor.file, "BAD_SAFETENSORS");
     return buf;
   };
   return {
