@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { crc32, createXXHash3, xxhash3 } from "hash-wasm";
+import { crc32, createXXHash3 } from "hash-wasm";
 import { HNF_DATA_START } from "./constants.ts";
 
 /** An incremental XXH3-64 hasher. */
@@ -39,17 +39,22 @@ export async function createXxh3(): Promise<Xxh3> {
   };
 }
 
+const oneShot = await createXXHash3(0, 0);
+
 /**
- * One-shot XXH3-64 (seed 0) of some bytes.
+ * XXH3-64 (seed 0) of the concatenation of `parts`, synchronously (the hasher is created once,
+ * at module load; the HTF reader and writer need it without awaiting).
  *
  * @example
  * ```ts
  * import { xxh3 } from "./checksum.ts";
- * console.log((await xxh3(new TextEncoder().encode("text"))).toString(16)); // "4769fd1c60e8a611"
+ * console.log(xxh3(new TextEncoder().encode("text")).toString(16)); // "4769fd1c60e8a611"
  * ```
  */
-export async function xxh3(bytes: Uint8Array): Promise<bigint> {
-  return BigInt(`0x${await xxhash3(bytes, 0, 0)}`);
+export function xxh3(...parts: Uint8Array[]): bigint {
+  oneShot.init();
+  for (const part of parts) oneShot.update(part);
+  return BigInt(`0x${oneShot.digest("hex")}`);
 }
 
 /**

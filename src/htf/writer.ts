@@ -6,7 +6,8 @@
  */
 
 import { HeliosError } from "../errors.ts";
-import { nameHash, xxh3 } from "./_xxh3.ts";
+import { xxh3 } from "../hnf/checksum.ts";
+import { nameHash } from "./_xxh3.ts";
 import {
   AddedFlag,
   AUDIO_CONFIG_SIZE,
