@@ -6,7 +6,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
-import { textConfigOf } from "../model/config.ts";
+import { subConfig, textConfigOf } from "../model/config.ts";
 import type { JsonObject, ModelSpec } from "../model/types.ts";
 
 /** A float-valued hint: always written with a decimal point, so the runtime reads a double. */
@@ -64,11 +64,6 @@ function num(c: JsonObject, key: string): number | undefined {
 function str(c: JsonObject, key: string): string | undefined {
   const v = c[key];
   return typeof v === "string" ? v : undefined;
-}
-
-function obj(c: JsonObject, key: string): JsonObject | undefined {
-  const v = c[key];
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v as JsonObject : undefined;
 }
 
 /** Strings copied from config.json must not disturb the runtime's textual scanner (§16). */
@@ -137,7 +132,7 @@ function ropeTypeOf(rs: JsonObject | undefined): string {
 }
 
 function ropeHints(r: HintRecord, c: JsonObject, headDim: number, maxPos: number): string {
-  const rs = obj(c, "rope_scaling");
+  const rs = subConfig(c, "rope_scaling");
   const type = ropeTypeOf(rs);
   if (!ROPE_KNOWN.has(type)) {
     throw new HeliosError(
@@ -216,7 +211,7 @@ function deriveTextHints(
   const moe = spec.moe !== undefined || anyName(names, /^layer\d+\.moe\./);
 
   const r: HintRecord = new Map();
-  const rs = obj(c, "rope_scaling");
+  const rs = subConfig(c, "rope_scaling");
   r.set("arch", archOf(fam, ropeTypeOf(rs), vocab));
   const mt = safe(str(c, "model_type") ?? spec.modelType);
   if (mt) r.set("model_type", mt);
@@ -342,7 +337,7 @@ function deriveVisionHints(spec: ModelSpec, tensors: HintsTensor[]): HintRecord 
     "encoder_variant",
     CLIP_VARIANTS[`${v.hiddenSize}/${v.numLayers}/${v.patchSize}`] ?? "vit-unknown",
   );
-  r.set("dtype", dtypeOf(spec, obj(c, "vision_config") ?? c));
+  r.set("dtype", dtypeOf(spec, subConfig(c, "vision_config") ?? c));
   r.set("image_size", v.imageSize);
   r.set("patch_size", v.patchSize);
   r.set("num_channels", v.numChannels);
