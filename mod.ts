@@ -65,7 +65,13 @@ export {
   type SourceTensor,
 } from "./src/safetensors/folder.ts";
 export type { SafetensorsHeader, SafetensorsTensorInfo } from "./src/safetensors/header.ts";
-export { loadModelSpec, mapperFor } from "./src/model/mod.ts";
+export {
+  loadModelSpec,
+  mapperFor,
+  type RopeParams,
+  type RopeSpec,
+  specFromConfig,
+} from "./src/model/mod.ts";
 export type {
   AudioDims,
   IgnoredTensor,
@@ -85,6 +91,7 @@ export {
   type GeneratedModel,
   generateModel,
   type GenerateOptions,
+  type HfGeneration,
 } from "./src/fixtures/mod.ts";
 export type {
   ArchTemplate,

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "MISSING_FILE"
   | "BAD_CONFIG"
   | "UNSUPPORTED_MODEL"
+  | "UNMAPPED_TENSORS"
   | "UNSUPPORTED_DTYPE"
   | "NONFINITE"
   | "BAD_TOKENIZER"

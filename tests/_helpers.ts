@@ -57,6 +57,7 @@ export async function tinyModel(options: GenerateOptions = {}): Promise<string> 
 /** The slot of each encoder-only generator architecture; the rest are decoders, given as text. */
 const ENCODER_ROLE: Readonly<Record<string, TowerRole>> = {
   clip: "vision",
+  clip_vision: "vision",
   siglip: "vision",
   whisper: "audio",
 };

@@ -57,7 +57,11 @@ interface Converted {
 }
 
 /** Generates `arch`, converts it to HQ5K and checks everything the mapper promises. */
-async function convertArch(arch: string, edit?: GenerateOptions["edit"]): Promise<Converted> {
+async function convertArch(
+  arch: string,
+  edit?: GenerateOptions["edit"],
+  allowUnmapped = false,
+): Promise<Converted> {
   return await withTempDir(async (root) => {
     const dir = `${root}/model`;
     const { template } = await generateModel(dir, { arch, edit });
@@ -70,6 +74,7 @@ async function convertArch(arch: string, edit?: GenerateOptions["edit"]): Promis
       quant: "hq5k",
       search: "fast",
       threads: 1,
+      allowUnmapped,
       onEvent: (e) => e.type === "warning" && warned.push(e.message),
     });
     const promised = await mapperPromise(dir, role);
@@ -495,8 +500,20 @@ Deno.test("converts an unknown *ForCausalLM with the generic mapper and a warnin
   });
 });
 
-Deno.test("an unknown tensor is listed as unmapped and not written, never dropped silently", async () => {
-  const c = await convertArch("llama_extra_tensor");
+Deno.test("a tower is all or nothing: one unknown tensor fails the conversion, no file left", async () => {
+  await withTempDir(async (root) => {
+    await generateModel(`${root}/m`, { arch: "llama_extra_tensor" });
+    await assertHeliosError(
+      convert({ models: { text: `${root}/m` }, output: `${root}/x.hnf`, quant: "fp16" }),
+      "UNMAPPED_TENSORS",
+      /: 1 of 22 tensors of this llama checkpoint have no mapping \('model\.layers\.0\.self_attn\.extra_gate\.weight'\); .*--allow-unmapped/,
+    );
+    assert.deepEqual(await listDir(root), ["m"]);
+  });
+});
+
+Deno.test("with allowUnmapped an unknown tensor is listed and not written, never dropped silently", async () => {
+  const c = await convertArch("llama_extra_tensor", undefined, true);
   const extra = "model.layers.0.self_attn.extra_gate.weight";
   assert.deepEqual(c.report.unmapped.map((u) => u.name), [extra]);
   assert.ok(!c.names.some((n) => n.includes("extra_gate")));

@@ -31,6 +31,7 @@ export interface ConvertCliOptions {
   nonfinite?: "error" | "zero";
   tokenizer?: boolean;
   dryRun?: boolean;
+  allowUnmapped?: boolean;
   json?: boolean;
   force?: boolean;
   verbose?: boolean;
@@ -102,7 +103,7 @@ function summary(r: ConversionReport): string {
     if (fallbacks.length > 10) lines.push(`  … and ${fallbacks.length - 10} more (see --json)`);
   }
   if (r.unmapped.length) {
-    lines.push(`${r.unmapped.length} tensors not mapped (not written):`);
+    lines.push(`${r.unmapped.length} tensors not mapped, left out (--allow-unmapped):`);
     for (const u of r.unmapped.slice(0, 20)) lines.push(`  ${u.name} (${u.file})`);
   }
   const dtypes = [...new Set(r.tensors.map((t) => t.dtype))];
@@ -165,6 +166,7 @@ export async function runConvert(
       nonfinite: opts.nonfinite,
       tokenizer: opts.tokenizer,
       dryRun: opts.dryRun,
+      allowUnmapped: opts.allowUnmapped,
       signal: controller.signal,
       onEvent,
     });
@@ -227,6 +229,8 @@ export async function runGenerate(
     shards: number;
     seed: number;
     force?: boolean;
+    layout?: "hf4" | "hf5";
+    configGen?: "hf4" | "hf5";
   },
 ): Promise<void> {
   let exists = false;
@@ -243,7 +247,11 @@ export async function runGenerate(
   const t0 = performance.now();
   const m = await generateModel(dir, opts);
   console.error(
-    `generated ${opts.arch} (${opts.size}, ${opts.dtype}) in ${dir}: ${m.template.tensors.length} tensors, ${
+    `generated ${opts.arch} (${opts.size}, ${opts.dtype}${
+      opts.layout ? `, ${opts.layout} layout` : ""
+    }${
+      opts.configGen ? `, ${opts.configGen} config` : ""
+    }) in ${dir}: ${m.template.tensors.length} tensors, ${
       formatBytes(m.dataBytes)
     } in ${m.files.length} file(s), ${formatSeconds((performance.now() - t0) / 1000)}`,
   );

@@ -56,6 +56,10 @@ function buildProgram() {
     )
     .option("--no-tokenizer", "do not write the tokenizer block")
     .option("--dry-run", "print the plan, write nothing")
+    .option(
+      "--allow-unmapped",
+      "write the tensors that map when some do not (default: fail, write nothing)",
+    )
     .option("--json", "print the report as JSON on stdout")
     .option("-f, --force", "replace an existing output file")
     .option("-v, --verbose", "per-tensor lines, stack traces on error")
@@ -92,6 +96,14 @@ function buildProgram() {
     )
     .option("--shards <n>", "number of safetensors shards", positiveInt, 1)
     .option("--seed <n>", "random seed", positiveInt, 1)
+    .addOption(
+      new Option("--layout <gen>", "tensor names as Transformers 4.x or 5.x saves them")
+        .choices(["hf4", "hf5"] as const),
+    )
+    .addOption(
+      new Option("--config-gen <gen>", "config.json as Transformers 4.x or 5.x writes it")
+        .choices(["hf4", "hf5"] as const),
+    )
     .option("-f, --force", "replace an existing folder")
     .action(async (dir, opts) => {
       await runGenerate(dir, opts);

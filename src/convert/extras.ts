@@ -54,7 +54,7 @@ export async function buildExtras(
       tokenizer = tok.summary;
       Object.assign(manifest, tok.manifest);
       warnings.push(...tok.warnings);
-      const ids = Number(tok.summary.vocabSize ?? 0) + Number(tok.summary.addedTokens ?? 0);
+      const ids = Number(tok.summary.tokenIds ?? 0);
       const emb = plan.tensors.find((t) =>
         t.block === BlockId.TEXT_MODEL && t.name.endsWith("token_embedding.weight")
       );

@@ -47,6 +47,11 @@ export interface ConvertOptions {
   tokenizer?: boolean;
   /** Only plan; write nothing. */
   dryRun?: boolean;
+  /**
+   * Write what maps when some tensors of a tower do not, and list them in the report (default
+   * false: the conversion fails with `UNMAPPED_TENSORS` and writes nothing).
+   */
+  allowUnmapped?: boolean;
   /** Cancels the conversion; the output is not created. */
   signal?: AbortSignal;
   /** Progress and warning events. */
@@ -71,7 +76,7 @@ export interface ConversionReport {
   tensors: TensorReport[];
   /** Buffers not written on purpose. */
   ignored: SkippedTensor[];
-  /** Tensors no mapper knows (listed, not written). */
+  /** Tensors no mapper knows (listed, not written; only with `allowUnmapped`). */
   unmapped: SkippedTensor[];
   /** Tokenizer summary, or null. */
   tokenizer: Record<string, unknown> | null;
@@ -132,6 +137,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     models: options.models,
     quant: options.quant,
     embeddings: options.embeddings,
+    allowUnmapped: options.allowUnmapped,
   });
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
   try {
@@ -139,7 +145,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     for (const w of plan.warnings) warn(w);
     const planWarnings = [...plan.warnings];
     if (plan.unmapped.length > 0) {
-      const w = `${plan.unmapped.length} tensor(s) not mapped and not written: ${
+      const w = `--allow-unmapped: ${plan.unmapped.length} tensor(s) not mapped and not written: ${
         plan.unmapped.slice(0, 5).map((u) => u.name).join(", ")
       }${plan.unmapped.length > 5 ? ", …" : ""}`;
       planWarnings.push(w);

@@ -96,6 +96,11 @@ export interface PlanOptions {
   quant?: QuantChoice;
   /** Embedding format (default "fp16"). */
   embeddings?: EmbeddingChoice;
+  /**
+   * Write the tensors that map even when some of a tower's do not (default false: a tower is
+   * all or nothing, and one unmapped tensor fails the plan with `UNMAPPED_TENSORS`).
+   */
+  allowUnmapped?: boolean;
 }
 
 const ROLE_ORDER: TowerRole[] = ["text", "vision", "audio", "cortex", "code"];
@@ -146,8 +151,22 @@ export function chooseDtype(
   return { dtype: want };
 }
 
+/** The one-line refusal of a tower some of whose tensors no mapper knows. */
+function unmappedError(tower: PlannedTower, unknown: SkippedTensor[]): HeliosError {
+  const first = unknown.slice(0, 3).map((u) => `'${u.name}'`).join(", ");
+  return new HeliosError(
+    "UNMAPPED_TENSORS",
+    `${tower.spec.dir}: ${unknown.length} of ${tower.folder.tensors.length} tensors of this ` +
+      `${tower.spec.family} checkpoint have no mapping (${first}${
+        unknown.length > 3 ? ", …" : ""
+      }); a partial model would compute something else, so nothing was written ` +
+      `(--allow-unmapped writes the rest)`,
+  );
+}
+
 /**
- * Opens the model folders and builds the plan. On error every opened shard is closed.
+ * Opens the model folders and builds the plan. On error every opened shard is closed. A tower
+ * is all or nothing: an unmapped tensor fails the plan unless `allowUnmapped` is set.
  *
  * @example
  * ```ts ignore
@@ -180,10 +199,11 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
       warnings.push(...tower.spec.warnings.map((w) => `${tower.spec.dir}: ${w}`));
       const mapper = mapperFor(tower.spec);
       const mapped: { src: SourceTensor; m: MappedTensor }[] = [];
+      const unknown: SkippedTensor[] = [];
       for (const src of tower.folder.tensors) {
         const m = mapper.map(src.name, src.shape);
         if (m === null) {
-          unmapped.push({ file: src.file, name: src.name, reason: "no mapping for this name" });
+          unknown.push({ file: src.file, name: src.name, reason: "no mapping for this name" });
         } else if ("ignore" in m) {
           ignored.push({ file: src.file, name: src.name, reason: m.ignore });
         } else mapped.push({ src, m });
@@ -194,6 +214,8 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
           `${tower.spec.dir}: none of its ${tower.folder.tensors.length} tensors could be mapped for family '${tower.spec.family}'`,
         );
       }
+      if (unknown.length > 0 && !options.allowUnmapped) throw unmappedError(tower, unknown);
+      unmapped.push(...unknown);
       const tied = !mapped.some((x) => x.m.name.endsWith("lm_head.weight"));
       for (const { src, m } of mapped) {
         const other = byName.get(m.name);

@@ -7,7 +7,7 @@
  */
 import { HeliosError } from "../errors.ts";
 import { subConfig, textConfigOf } from "../model/config.ts";
-import type { JsonObject, ModelSpec } from "../model/types.ts";
+import type { JsonObject, ModelSpec, TextDims } from "../model/types.ts";
 
 /** A float-valued hint: always written with a decimal point, so the runtime reads a double. */
 export class HintFloat {
@@ -126,49 +126,41 @@ function archOf(family: string, ropeType: string, vocab: number): string {
 
 const ROPE_KNOWN = new Set(["default", "llama3", "linear", "dynamic", "yarn", "longrope", "su"]);
 
-/** The rope type a `rope_scaling` object names (`rope_type`, or the older `type`). */
-function ropeTypeOf(rs: JsonObject | undefined): string {
-  return (rs && (str(rs, "rope_type") ?? str(rs, "type"))) ?? "default";
-}
-
-function ropeHints(r: HintRecord, c: JsonObject, headDim: number, maxPos: number): string {
-  const rs = subConfig(c, "rope_scaling");
-  const type = ropeTypeOf(rs);
+/** Writes the global RoPE the spec read from config.json (model/rope.ts) as flat keys. */
+function ropeHints(r: HintRecord, d: TextDims): string {
+  const g = d.rope.global;
+  const type = g.type;
   if (!ROPE_KNOWN.has(type)) {
     throw new HeliosError(
       "BAD_CONFIG",
-      `config.json: rope_scaling type '${type}' is not supported; known: ${
-        [...ROPE_KNOWN].join(", ")
-      }`,
+      `config.json: rope type '${type}' is not supported; known: ${[...ROPE_KNOWN].join(", ")}`,
     );
   }
-  const origMax = (rs && num(rs, "original_max_position_embeddings")) ??
-    num(c, "original_max_position_embeddings");
-  let factor = (rs && num(rs, "factor")) ?? 1;
-  if ((type === "longrope" || type === "su") && !(rs && num(rs, "factor")) && origMax) {
-    factor = maxPos / origMax;
+  const origMax = g.originalMaxPositions;
+  let factor = g.factor;
+  if ((type === "longrope" || type === "su") && !g.factorGiven && origMax) {
+    factor = d.maxPositions / origMax;
   }
   r.set("rope_type", type);
-  r.set("rope_theta", f(num(c, "rope_theta") ?? num(c, "rotary_emb_base") ?? 10000));
+  r.set("rope_theta", f(g.theta));
   r.set("rope_scaling_factor", f(factor));
-  if (type === "llama3" && rs) {
-    r.set("rope_low_freq_factor", f(num(rs, "low_freq_factor") ?? 1));
-    r.set("rope_high_freq_factor", f(num(rs, "high_freq_factor") ?? 4));
+  if (type === "llama3") {
+    r.set("rope_low_freq_factor", f(g.lowFreqFactor ?? 1));
+    r.set("rope_high_freq_factor", f(g.highFreqFactor ?? 4));
   }
-  if (type === "yarn" && rs) {
-    r.set("rope_beta_fast", f(num(rs, "beta_fast") ?? 32));
-    r.set("rope_beta_slow", f(num(rs, "beta_slow") ?? 1));
+  if (type === "yarn") {
+    r.set("rope_beta_fast", f(g.betaFast ?? 32));
+    r.set("rope_beta_slow", f(g.betaSlow ?? 1));
   }
-  const attnFactor = rs && num(rs, "attention_factor");
-  if (attnFactor !== undefined) r.set("rope_attention_factor", f(attnFactor));
+  if (g.attentionFactor !== undefined) r.set("rope_attention_factor", f(g.attentionFactor));
   if (origMax !== undefined) r.set("original_max_position_embeddings", origMax);
-  const prf = num(c, "partial_rotary_factor") ?? num(c, "rotary_pct") ?? 1;
-  r.set("rope_dim", Math.floor(headDim * prf));
+  const prf = g.partialRotaryFactor;
+  r.set("rope_dim", Math.floor(d.headDim * prf));
   r.set("rope_partial", prf < 1);
   r.set("partial_rotary_factor", f(prf));
   r.set("rope_interleaved", false);
-  const local = num(c, "rope_local_base_freq");
-  if (local !== undefined) r.set("rope_local_theta", f(local));
+  const local = d.rope.byLayerType?.sliding_attention;
+  if (local !== undefined && local !== g) r.set("rope_local_theta", f(local.theta));
   return type;
 }
 
@@ -211,8 +203,7 @@ function deriveTextHints(
   const moe = spec.moe !== undefined || anyName(names, /^layer\d+\.moe\./);
 
   const r: HintRecord = new Map();
-  const rs = subConfig(c, "rope_scaling");
-  r.set("arch", archOf(fam, ropeTypeOf(rs), vocab));
+  r.set("arch", archOf(fam, d.rope.global.type, vocab));
   const mt = safe(str(c, "model_type") ?? spec.modelType);
   if (mt) r.set("model_type", mt);
   r.set("dtype", dtypeOf(spec, c));
@@ -247,7 +238,7 @@ function deriveTextHints(
   r.set("pre_norm", true);
   r.set("final_norm", names.has("final_norm.weight"));
   r.set("sandwich_norm", anyName(names, /^layer\d+\.ln_pre_ffn\.weight$/));
-  const ropeType = ropeHints(r, c, d.headDim, d.maxPositions);
+  const ropeType = ropeHints(r, d);
   r.set("tie_word_embeddings", d.tieWordEmbeddings || !names.has("lm_head.weight"));
   r.set("max_position_embeddings", d.maxPositions);
   const window = num(c, "sliding_window");
@@ -275,15 +266,10 @@ function deriveTextHints(
   r.set("supports_flash_attention", true);
   r.set("supports_paged_attention", true);
   r.set("supports_sdpa", true);
-  if (rs && (ropeType === "longrope" || ropeType === "su")) {
-    for (
-      const [k, key] of [["long_factor", "rope_long_factor"], ["short_factor", "rope_short_factor"]]
-    ) {
-      const arr = rs[k];
-      if (Array.isArray(arr) && arr.every((x) => typeof x === "number" && Number.isFinite(x))) {
-        r.set(key, (arr as number[]).map(f));
-      }
-    }
+  if (ropeType === "longrope" || ropeType === "su") {
+    const g = d.rope.global;
+    if (g.longFactor) r.set("rope_long_factor", g.longFactor.map(f));
+    if (g.shortFactor) r.set("rope_short_factor", g.shortFactor.map(f));
   }
   return r;
 }

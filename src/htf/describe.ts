@@ -44,6 +44,8 @@ export function describeHtf(contents: HtfContents): TokenizerSummary {
     kind: kindOf(d),
     vocabSize: d.text ? new Set(d.vocab.map((v) => v.id)).size : 0,
     addedTokens: d.added.length,
+    // Specials are usually in the vocab and in added_tokens at once: count each id once.
+    tokenIds: new Set([...d.vocab.map((v) => v.id), ...d.added.map((a) => a.id)]).size,
     merges: d.merges.length / 2,
     specials: {
       bos: d.text?.bosTokenId ?? -1,
@@ -58,6 +60,7 @@ export function describeHtf(contents: HtfContents): TokenizerSummary {
     vocabSize: p.vocabSize,
     merges: p.merges,
     addedTokens: p.addedTokens,
+    tokenIds: p.tokenIds,
     specials: p.specials,
     domains,
     blobSize: contents.header.totalSize,

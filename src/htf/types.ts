@@ -42,6 +42,8 @@ export interface HtfDomainSummary {
   vocabSize: number;
   /** Number of added tokens. */
   addedTokens: number;
+  /** Distinct token ids over the vocab and the added tokens. */
+  tokenIds: number;
   /** Number of merges. */
   merges: number;
   /** bos/eos/pad/unk ids (−1 when absent). */
@@ -70,6 +72,8 @@ export interface TokenizerSummary {
   merges: number;
   /** Added tokens of the primary domain. */
   addedTokens: number;
+  /** Distinct token ids of the primary domain (vocab ∪ added tokens). */
+  tokenIds: number;
   /** Special ids of the primary domain. */
   specials: HtfSpecialIds;
   /** Every domain, in table order. */

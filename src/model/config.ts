@@ -5,6 +5,7 @@
  */
 import { HeliosError } from "../errors.ts";
 import { fsError } from "../io.ts";
+import { readLayerTypes, readRope } from "./rope.ts";
 import type { JsonObject, TextDims } from "./types.ts";
 
 /**
@@ -131,7 +132,9 @@ export function optNum(c: JsonObject, key: string, fallback: number, where: stri
 }
 
 /**
- * Reads the decoder dimensions, failing with a clear error on a missing or malformed key.
+ * Reads the decoder dimensions, failing with a clear error on a missing or malformed key. RoPE
+ * comes from `rope_parameters` (Transformers 5, flat or per layer type) or from
+ * `rope_theta`/`rope_scaling` (4.x); see {@link readRope}.
  *
  * @example
  * ```ts
@@ -162,6 +165,8 @@ export function readTextDims(config: JsonObject, where: string): TextDims {
       `${where}: 'tie_word_embeddings' must be a boolean, got ${JSON.stringify(tie)}`,
     );
   }
+  const rope = readRope(c, where);
+  const layerTypes = readLayerTypes(c, numLayers, where);
   return {
     numLayers,
     hiddenSize,
@@ -171,7 +176,9 @@ export function readTextDims(config: JsonObject, where: string): TextDims {
     headDim: explicitHeadDim || hiddenSize / numHeads,
     vocabSize: optInt(c, "vocab_size", 0, where),
     maxPositions: optInt(c, "max_position_embeddings", 0, where),
-    ropeTheta: optNum(c, "rope_theta", 10000, where),
+    ropeTheta: rope.global.theta,
+    rope,
+    ...(layerTypes ? { layerTypes } : {}),
     rmsNormEps: optNum(c, "rms_norm_eps", 1e-6, where),
     tieWordEmbeddings: tie === true,
   };

@@ -68,8 +68,6 @@ export interface Detection {
   family: string;
   /** Human-readable reason, for the report. */
   detectedBy: string;
-  /** A warning for the report (set for the generic fallback). */
-  warning?: string;
 }
 
 const DECODER_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads"];
@@ -99,11 +97,10 @@ export function detectFamily(config: JsonObject, where: string): Detection {
     DECODER_KEYS.every((k) => typeof config[k] === "number")
   ) {
     const what = modelType ? `model_type "${modelType}"` : `architecture "${arch0}"`;
+    // Whether the config can be expressed is checked once its dimensions are read (generic.ts).
     return {
       family: "generic",
       detectedBy: `fallback: unknown ${what} with architectures[0] "${arch0}"`,
-      warning: `${where}: unknown ${what}; converting as a LLaMA-style decoder (generic ` +
-        `mapper). Tensors that do not follow LLaMA naming are reported as unmapped`,
     };
   }
   const what = modelType

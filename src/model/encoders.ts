@@ -66,8 +66,10 @@ const SIGLIP_HEAD: Record<string, [string, TensorClass]> = {
 const DUAL_TEXT_SIDE = /^(text_model\.|text_projection\.|logit_scale$|logit_bias$)/;
 
 /**
- * Maps a CLIP/SigLIP name (`vision_model.…`, `visual_projection.weight`, or the text side of
- * a dual encoder, which is ignored) to the vision block.
+ * Maps a CLIP/SigLIP name to the vision block: `vision_model.…` (Transformers 4.x, and the dual
+ * `CLIPModel`/`SiglipModel`), the same names without `vision_model.` (a Transformers 5
+ * `CLIPVisionModel`/`SiglipVisionModel` save, and 5.x towers inside LLaVA and Gemma 3),
+ * `visual_projection.weight`, or the text side of a dual encoder, which is ignored.
  *
  * @example
  * ```ts
@@ -85,8 +87,7 @@ export function visionCore(name: string): MapResult {
     };
   }
   if (name === "visual_projection.weight") return vis("vision.head.weight", "matrix");
-  if (!name.startsWith("vision_model.")) return null;
-  const rest = name.slice("vision_model.".length);
+  const rest = name.startsWith("vision_model.") ? name.slice("vision_model.".length) : name;
   switch (rest) {
     case "embeddings.patch_embedding.weight":
       return vis("vision.patch_embed.weight", "fp16");

@@ -23,6 +23,7 @@ export {
   SUPPORTED_FAMILIES,
 } from "./detect.ts";
 export { readAudioDims, readVisionDims, specFromConfig } from "./spec.ts";
+export { readLayerTypes, readRope, type RopeParams, type RopeSpec } from "./rope.ts";
 export { decoderCore, type DecoderOptions, llamaMapper } from "./llama.ts";
 export {
   multimodalMapper,

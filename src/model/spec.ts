@@ -7,6 +7,7 @@
 import { HeliosError } from "../errors.ts";
 import { optInt, optNum, positiveInt, readTextDims, subConfig } from "./config.ts";
 import { detectFamily, FAMILY_KIND } from "./detect.ts";
+import { checkGenericConfig } from "./generic.ts";
 import type { AudioDims, JsonObject, ModelSpec, MoeDims, TowerRole, VisionDims } from "./types.ts";
 
 /** Transformers' defaults for decoder sub-configs of multimodal checkpoints (often omitted). */
@@ -241,8 +242,8 @@ const DECODER_ROLES: ReadonlySet<TowerRole> = new Set(["text", "cortex", "code"]
  */
 export function specFromConfig(config: JsonObject, role: TowerRole, dir: string): ModelSpec {
   const where = `${dir}/config.json`;
-  const { family, detectedBy, warning } = detectFamily(config, where);
-  const warnings: string[] = warning ? [warning] : [];
+  const { family, detectedBy } = detectFamily(config, where);
+  const warnings: string[] = [];
   const kind = FAMILY_KIND[family] ?? "decoder";
   const modelType = typeof config.model_type === "string" ? config.model_type.toLowerCase() : "";
   const architectures = Array.isArray(config.architectures)
@@ -279,6 +280,7 @@ export function specFromConfig(config: JsonObject, role: TowerRole, dir: string)
     const tc = decoderConfig(family, config, where, warnings);
     spec.textConfig = tc;
     spec.text = readTextDims(tc, where);
+    if (family === "generic") warnings.push(checkGenericConfig(tc, spec.text, where));
     if (family === "mixtral" || tc.num_local_experts !== undefined) spec.moe = readMoe(tc, where);
   }
   if (kind === "vision" || kind === "multimodal") {

@@ -31,6 +31,8 @@ export interface IgnoredTensor {
 /** A mapper's answer: mapped, deliberately ignored, or `null` for unknown. */
 export type MapResult = MappedTensor | IgnoredTensor | null;
 
+import type { RopeSpec } from "./rope.ts";
+
 /** A JSON object as parsed from config.json. */
 export type JsonObject = { [key: string]: unknown };
 
@@ -52,8 +54,12 @@ export interface TextDims {
   vocabSize: number;
   /** `max_position_embeddings` (0 when absent). */
   maxPositions: number;
-  /** `rope_theta` (10000 when absent). */
+  /** The global RoPE base: `rope.global.theta` (10000 when the config gives none). */
   ropeTheta: number;
+  /** RoPE from either config generation (`rope_parameters`, or `rope_theta`/`rope_scaling`). */
+  rope: RopeSpec;
+  /** `layer_types` (one attention type per layer), when the config has it. */
+  layerTypes?: string[];
   /** `rms_norm_eps` (1e-6 when absent). */
   rmsNormEps: number;
   /** `tie_word_embeddings` (false when absent; the family's default for Gemma and Phi). */
