@@ -506,7 +506,7 @@ Deno.test("a tower is all or nothing: one unknown tensor fails the conversion, n
     await assertHeliosError(
       convert({ models: { text: `${root}/m` }, output: `${root}/x.hnf`, quant: "fp16" }),
       "UNMAPPED_TENSORS",
-      /: 1 of 22 tensors of this llama checkpoint have no mapping \('model\.layers\.0\.self_attn\.extra_gate\.weight'\); .*--allow-unmapped/,
+      /: the llama mapper has no name for 1 of its 22 tensors \('model\.layers\.0\.self_attn\.extra_gate\.weight'\); .*--allow-unmapped/,
     );
     assert.deepEqual(await listDir(root), ["m"]);
   });

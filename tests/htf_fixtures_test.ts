@@ -41,6 +41,8 @@ Deno.test({
     61249,
     14,
   ]);
+  // <unk>, <s>, </s> are in the vocab and in added_tokens: 32,011 distinct ids, not 32,014.
+  assert.equal(r.summary.tokenIds, 32011);
   const texts = [...CORPUS, "<|user|>\nHi there<|end|>\n<|assistant|>", "<s>[INST] x [/INST]</s>"];
   for (const text of texts) {
     assert.deepStrictEqual(encode(rebuilt, cfg, text), encode(tj, cfg, text), JSON.stringify(text));
@@ -68,6 +70,7 @@ Deno.test({
     50257,
     1609,
   ]);
+  assert.equal(r.summary.tokenIds, 51866);
   const texts = [...CORPUS, "<|startoftranscript|><|en|><|transcribe|> Hello<|0.00|>"];
   for (const text of texts) {
     assert.deepStrictEqual(encode(rebuilt, {}, text), encode(tj, {}, text), JSON.stringify(text));

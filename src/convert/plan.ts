@@ -153,13 +153,16 @@ export function chooseDtype(
 
 /** The one-line refusal of a tower some of whose tensors no mapper knows. */
 function unmappedError(tower: PlannedTower, unknown: SkippedTensor[]): HeliosError {
+  const { family, modelType } = tower.spec;
+  const label = family === "generic" && modelType
+    ? `generic LLaMA-style (model_type "${modelType}")`
+    : family;
   const first = unknown.slice(0, 3).map((u) => `'${u.name}'`).join(", ");
   return new HeliosError(
     "UNMAPPED_TENSORS",
-    `${tower.spec.dir}: ${unknown.length} of ${tower.folder.tensors.length} tensors of this ` +
-      `${tower.spec.family} checkpoint have no mapping (${first}${
-        unknown.length > 3 ? ", …" : ""
-      }); a partial model would compute something else, so nothing was written ` +
+    `${tower.spec.dir}: the ${label} mapper has no name for ${unknown.length} of its ` +
+      `${tower.folder.tensors.length} tensors (${first}${unknown.length > 3 ? ", …" : ""}); ` +
+      `a partial model would compute something else, so nothing was written ` +
       `(--allow-unmapped writes the rest)`,
   );
 }
