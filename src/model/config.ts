@@ -111,15 +111,21 @@ export function optInt(c: JsonObject, key: string, fallback: number, where: stri
 }
 
 /**
- * Reads an optional finite number key, else `fallback`.
+ * Reads an optional finite number key, else `fallback` (which may be `undefined`).
  *
  * @example
  * ```ts
  * import { optNum } from "./config.ts";
  * console.log(optNum({ n: 4 }, "n", 0, "config.json")); // 4
+ * console.log(optNum({}, "n", undefined, "config.json")); // undefined
  * ```
  */
-export function optNum(c: JsonObject, key: string, fallback: number, where: string): number {
+export function optNum<F extends number | undefined>(
+  c: JsonObject,
+  key: string,
+  fallback: F,
+  where: string,
+): number | F {
   const v = c[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== "number" || !Number.isFinite(v)) {

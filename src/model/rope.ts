@@ -7,7 +7,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
-import { subConfig } from "./config.ts";
+import { optNum, subConfig } from "./config.ts";
 import type { JsonObject } from "./types.ts";
 
 /** One RoPE parameter set (one layer type's, or the model's when there is only one). */
@@ -58,15 +58,7 @@ export interface RopeSpec {
 }
 
 function num(o: JsonObject, key: string, where: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new HeliosError(
-      "BAD_CONFIG",
-      `${where}: '${key}' must be a number, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
+  return optNum(o, key, undefined, where);
 }
 
 function numbers(o: JsonObject, key: string): number[] | undefined {
@@ -196,7 +188,7 @@ export function readRope(c: JsonObject, where: string): RopeSpec {
     global,
     byLayerType: {
       full_attention: global,
-      sliding_attention: { ...readParams(undefined, c, local, where) },
+      sliding_attention: readParams(undefined, c, local, where),
     },
     source: "rope_theta/rope_scaling",
   };

@@ -195,7 +195,8 @@ export function readVisionDims(
 }
 
 /**
- * Reads a Whisper encoder's dimensions from the root of config.json.
+ * Reads a Whisper encoder's dimensions from `audio_config` when present, else the root of
+ * config.json.
  *
  * @example
  * ```ts
@@ -206,7 +207,8 @@ export function readVisionDims(
  * console.log(a.numMelBins); // 80
  * ```
  */
-export function readAudioDims(c: JsonObject, where: string): AudioDims {
+export function readAudioDims(config: JsonObject, where: string): AudioDims {
+  const c = subConfig(config, "audio_config") ?? config;
   return {
     encoder: "whisper",
     numMelBins: optInt(c, "num_mel_bins", 80, where) || 80,
