@@ -4,7 +4,14 @@
  * 5.x one (`rope_parameters`, `layer_types`, `dtype`): the same HELIOS names, the same hints.
  */
 import assert from "node:assert/strict";
-import { convert, generateModel, type HfGeneration, openHnf } from "../mod.ts";
+import {
+  convert,
+  generateModel,
+  type HfGeneration,
+  openHnf,
+  openSafetensorsFolder,
+} from "../mod.ts";
+import { main } from "../src/cli/main.ts";
 import { fixtureRole, withTempDir } from "./_helpers.ts";
 
 /** Every supported family's generator architecture. */
@@ -93,4 +100,41 @@ Deno.test("hf5 layouts use the Transformers 5 names", async () => {
   assert.ok((await names("clip_vision", "hf5")).includes("embeddings.class_embedding"));
   // A dual CLIPModel keeps its vision_model./text_model. prefixes in 5.x.
   assert.ok((await names("clip", "hf5")).includes("vision_model.embeddings.class_embedding"));
+});
+
+Deno.test("CLI: generate --layout hf5 --config-gen hf5 writes a Transformers 5 folder", async () => {
+  await withTempDir(async (root) => {
+    const dir = `${root}/g`;
+    const orig = console.error;
+    console.error = () => {};
+    let code: number;
+    try {
+      code = await main([
+        "generate",
+        dir,
+        "--arch",
+        "gemma3",
+        "--layout",
+        "hf5",
+        "--config-gen",
+        "hf5",
+      ]);
+    } finally {
+      console.error = orig;
+    }
+    assert.equal(code, 0);
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    assert.equal(config.dtype, "bfloat16");
+    assert.equal(config.torch_dtype, undefined);
+    assert.deepEqual(Object.keys(config.text_config.rope_parameters), [
+      "full_attention",
+      "sliding_attention",
+    ]);
+    const folder = await openSafetensorsFolder(dir);
+    try {
+      assert.ok(folder.tensors.some((t) => t.name === "model.vision_tower.post_layernorm.weight"));
+    } finally {
+      folder.close();
+    }
+  });
 });

@@ -215,14 +215,14 @@ Deno.test("the generic fallback refuses what the hints cannot express, listing t
   await assertHeliosError(
     refused({ model_type: "olmo", clip_qkv: null }, ["rms_norm_eps"]),
     "UNSUPPORTED_MODEL",
-    /"olmo" .*: no RMSNorm stated \(rms_norm_eps absent\)/,
+    /"olmo" .*: a norm other than RMSNorm \(rms_norm_eps absent\)/,
   );
   await assertHeliosError(
     refused({ model_type: "phi", layer_norm_eps: 1e-5, partial_rotary_factor: 0.4 }, [
       "rms_norm_eps",
     ]),
     "UNSUPPORTED_MODEL",
-    /"phi" .*: a LayerNorm, not RMSNorm \(layer_norm_eps=0\.00001\)/,
+    /"phi" .*: a norm other than RMSNorm \(layer_norm_eps=0\.00001\)/,
   );
   await assertHeliosError(
     refused({ model_type: "gpt_neox", use_parallel_residual: true }),

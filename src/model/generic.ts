@@ -10,7 +10,7 @@
 import { HeliosError } from "../errors.ts";
 import type { JsonObject, TextDims } from "./types.ts";
 
-const LAYER_NORM = "a LayerNorm, not RMSNorm";
+const LAYER_NORM = "a norm other than RMSNorm";
 
 /** A config key that changes the computation in a way no hint can state, and what it means. */
 const INEXPRESSIBLE: readonly [RegExp, string][] = [
@@ -43,7 +43,7 @@ function isOff(key: string, v: unknown): boolean {
 
 /**
  * Checks that a config taken by the generic fallback can be expressed in the hints, and
- * returns the warning listing what was assumed.
+ * returns the warning listing what was assumed (without a path: the plan adds the folder).
  *
  * @example
  * ```ts
@@ -53,7 +53,7 @@ function isOff(key: string, v: unknown): boolean {
  *   model_type: "helioslm", hidden_size: 64, num_hidden_layers: 1, num_attention_heads: 4,
  *   rms_norm_eps: 1e-5,
  * };
- * console.log(checkGenericConfig(c, readTextDims(c, "c"), "c").startsWith("c: unknown")); // true
+ * console.log(checkGenericConfig(c, readTextDims(c, "c"), "c").startsWith("unknown")); // true
  * ```
  *
  * @param c The decoder config.
@@ -77,7 +77,8 @@ export function checkGenericConfig(c: JsonObject, d: TextDims, where: string): s
     }
   }
   if (!rms && !found.has(LAYER_NORM)) {
-    found.set("no RMSNorm stated", ["rms_norm_eps absent"]);
+    // OLMo's config names no norm at all (a weightless LayerNorm); LLaMA's always has this key.
+    found.set(LAYER_NORM, ["rms_norm_eps absent"]);
   }
   if (found.size > 0) {
     throw new HeliosError(
@@ -89,7 +90,8 @@ export function checkGenericConfig(c: JsonObject, d: TextDims, where: string): s
   }
   const act = typeof c.hidden_act === "string" ? c.hidden_act : "silu";
   const g = d.rope.global;
-  return `${where}: unknown ${name}; converting as a LLaMA-style decoder (generic mapper), ` +
+  // The plan prefixes spec warnings with the model folder; no path here.
+  return `unknown ${name}; converting as a LLaMA-style decoder (generic mapper), ` +
     `assuming pre-norm RMSNorm (rms_norm_eps ${d.rmsNormEps}), gated MLP with '${act}', ` +
     `sequential residuals, no extra multipliers, RoPE ${g.type} theta ${g.theta}; every tensor ` +
     `must have a LLaMA name`;
