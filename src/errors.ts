@@ -22,6 +22,10 @@ export type ErrorCode =
   | "BAD_OPTION"
   | "OUTPUT_EXISTS"
   | "IO"
+  | "HUB_AUTH"
+  | "HUB_NOT_FOUND"
+  | "NOT_CACHED"
+  | "DOWNLOAD"
   | "ABORTED"
   | "INTERNAL";
 
