@@ -35,12 +35,20 @@ export {
 } from "./src/convert/mod.ts";
 export type {
   ConvertEvent,
+  DownloadEvent,
   PlanEvent,
   ProgressEvent,
   TensorDoneEvent,
   TensorReport,
   WarningEvent,
 } from "./src/convert/progress.ts";
+export {
+  hubCacheDir,
+  type HubId,
+  type HubOptions,
+  parseHubId,
+  resolveModel,
+} from "./src/hub/mod.ts";
 export { type HnfFile, openHnf, type OpenHnfOptions } from "./src/hnf/reader.ts";
 export { HnfWriter, type HnfWriterOptions, type TensorHeader } from "./src/hnf/writer.ts";
 export type { HnfBlockEntry, HnfHeader } from "./src/hnf/header.ts";

@@ -22,6 +22,8 @@ export interface ConvertCliOptions {
   audio?: string;
   cortex?: string;
   code?: string;
+  revision?: string;
+  token?: string;
   quant?: string;
   runtime?: string;
   embeddings?: "fp16" | "hq62k" | "hq41k";
@@ -142,7 +144,10 @@ export async function runConvert(
     if (opts[role]) models[role] = opts[role];
   }
   if (Object.keys(models).length === 0) {
-    throw new HeliosError("BAD_OPTION", "No model given: pass a model folder (or --text PATH)");
+    throw new HeliosError(
+      "BAD_OPTION",
+      "No model given: pass a model folder or Hub id org/name (or --text MODEL)",
+    );
   }
   if (!opts.output && !opts.dryRun) {
     throw new HeliosError("BAD_OPTION", "No output given: pass -o FILE.hnf");
@@ -157,6 +162,7 @@ export async function runConvert(
   try {
     const report = await convert({
       models,
+      hub: { revision: opts.revision, token: opts.token },
       output: opts.output ?? "",
       quant,
       embeddings: opts.embeddings,

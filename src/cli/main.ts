@@ -25,13 +25,15 @@ function buildProgram() {
     .version(VERSION, "-V, --version")
     // Without this, the convert options (--json, --force) swallow the subcommands' own.
     .enablePositionalOptions()
-    .argument("[model]", "model folder (same as --text)")
+    .argument("[model]", "model folder or Hub id org/name[@revision] (same as --text)")
     .option("-o, --output <file>", "output .hnf file")
-    .option("--text <dir>", "text LLM folder → block 0x0")
-    .option("--vision <dir>", "vision encoder folder → block 0x1")
-    .option("--audio <dir>", "audio encoder folder → block 0x2")
-    .option("--cortex <dir>", "second LLM folder → block 0x7")
-    .option("--code <dir>", "code LLM folder → block 0x8")
+    .option("--text <model>", "text LLM (folder or Hub id) → block 0x0")
+    .option("--vision <model>", "vision encoder (folder or Hub id) → block 0x1")
+    .option("--audio <model>", "audio encoder (folder or Hub id) → block 0x2")
+    .option("--cortex <model>", "second LLM (folder or Hub id) → block 0x7")
+    .option("--code <model>", "code LLM (folder or Hub id) → block 0x8")
+    .option("--revision <rev>", "Hub branch, tag or commit for ids without @revision (main)")
+    .option("--token <token>", "Hub access token for gated or private models (default HF_TOKEN)")
     .option(
       "-q, --quant <format>",
       "weight format: HQ5K (default), HQ4K, HQ5.1K, HQ4.1K, HQ3.1K or FP16",

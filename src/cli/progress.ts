@@ -37,6 +37,8 @@ export function createProgressRenderer(options: RendererOptions): {
   let live = false;
   let lastPlain = -1;
   let lastDraw = 0;
+  let downloading = "";
+  let lastFilePlain = -1;
   const clear = () => {
     if (live) {
       write("\r\x1b[2K");
@@ -52,6 +54,40 @@ export function createProgressRenderer(options: RendererOptions): {
           return;
         case "plan":
           return;
+        case "download": {
+          // One bar per file: redrawn in place on a terminal, kept once the file is complete.
+          const key = `${e.repo}/${e.file}`;
+          if (key !== downloading) {
+            clear();
+            downloading = key;
+            lastFilePlain = -1;
+          }
+          const done = e.bytesDone >= e.bytesTotal;
+          const frac = e.bytesTotal > 0 ? e.bytesDone / e.bytesTotal : 1;
+          const secs = e.elapsedMs / 1000;
+          const rate = secs > 0 ? e.bytesDone / secs : 0;
+          const fill = Math.round(frac * 20);
+          const text = `${key}  [${"#".repeat(fill)}${".".repeat(20 - fill)}] ${
+            formatBytes(e.bytesDone)
+          } / ${formatBytes(e.bytesTotal)} (${(frac * 100).toFixed(0)}%)  ${formatBytes(rate)}/s${
+            done ? "" : `  ETA ${formatSeconds((e.bytesTotal - e.bytesDone) / rate)}`
+          }`;
+          const now = performance.now();
+          if (options.tty) {
+            if (!done && now - lastDraw < 100) return;
+            lastDraw = now;
+            write(`\r\x1b[2K${text}`.slice(0, 160));
+            live = !done;
+            if (done) write("\n");
+          } else {
+            const decile = Math.floor(frac * 10);
+            if (decile > lastFilePlain && (done || e.bytesTotal >= 64 << 20)) {
+              lastFilePlain = decile;
+              write(`${text}\n`);
+            }
+          }
+          return;
+        }
         case "tensor": {
           if (!options.verbose) return;
           clear();

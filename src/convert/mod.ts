@@ -7,6 +7,7 @@
 import { BLOCK_NAMES } from "../hnf/constants.ts";
 import { HnfWriter } from "../hnf/writer.ts";
 import type { HqsSearch } from "../hqs/kernel.ts";
+import { type HubOptions, resolveModels } from "../hub/mod.ts";
 import type { TowerRole } from "../model/types.ts";
 import { GENERATOR } from "../version.ts";
 import { buildExtras } from "./extras.ts";
@@ -27,8 +28,13 @@ export { buildExtras, type ConversionExtras } from "./extras.ts";
 
 /** Options of {@link convert}. */
 export interface ConvertOptions {
-  /** Model folders by role; the positional model of the CLI is `text`. */
+  /**
+   * Models by role (the positional model of the CLI is `text`): local folders, or Hub ids
+   * `org/name[@revision]` found in or downloaded to the Hugging Face cache (a folder wins).
+   */
   models: Partial<Record<TowerRole, string>>;
+  /** Revision, token, endpoint, cache and offline mode for Hub ids (default: environment). */
+  hub?: Omit<HubOptions, "signal" | "onEvent">;
   /** Output .hnf path. */
   output: string;
   /** Weight-matrix format (default "hq5k"). */
@@ -133,8 +139,13 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
   const t0 = performance.now();
   const search = options.search ?? "mse";
   const threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
+  const models = await resolveModels(options.models, {
+    ...options.hub,
+    signal: options.signal,
+    onEvent: options.onEvent,
+  });
   const plan = await planConversion({
-    models: options.models,
+    models,
     quant: options.quant,
     embeddings: options.embeddings,
     allowUnmapped: options.allowUnmapped,

@@ -3,7 +3,10 @@
  *
  * @module
  */
+import type { DownloadEvent } from "../hub/download.ts";
 import type { ConversionPlan } from "./plan.ts";
+
+export type { DownloadEvent } from "../hub/download.ts";
 
 /** Emitted once the plan is ready, before any data is read. */
 export interface PlanEvent {
@@ -50,7 +53,12 @@ export interface WarningEvent {
 }
 
 /** Any conversion event. */
-export type ConvertEvent = PlanEvent | ProgressEvent | TensorDoneEvent | WarningEvent;
+export type ConvertEvent =
+  | DownloadEvent
+  | PlanEvent
+  | ProgressEvent
+  | TensorDoneEvent
+  | WarningEvent;
 
 /** One written tensor in the report. */
 export interface TensorReport {
