@@ -14,17 +14,49 @@ const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 /** A loopback port nothing listens on: a stray request fails at once instead of going out. */
 const DEAD_ENDPOINT = "http://127.0.0.1:9";
 
-/** A generated two-shard Llama (with tokenizer files) and its local FP16 conversion. */
-async function fixture(): Promise<{ dir: string; hnf: Uint8Array }> {
-  const root = await tempDir("hub-");
-  await generateModel(`${root}/m`, { arch: "llama", shards: 2 });
-  await convert({
-    models: { text: `${root}/m` },
-    output: `${root}/ref.hnf`,
-    quant: "fp16",
-    threads: 1,
-  });
-  return { dir: `${root}/m`, hnf: await Deno.readFile(`${root}/ref.hnf`) };
+interface Fixture {
+  /** The model folder. */
+  dir: string;
+  /** Its FP16 conversion from the folder. */
+  hnf: Uint8Array;
+  /** Its files, as a repository. */
+  files: Map<string, Uint8Array<ArrayBuffer>>;
+  /** The first safetensors shard. */
+  shard: string;
+}
+
+let shared: Promise<Fixture> | null = null;
+
+/** A generated two-shard Llama (with tokenizer files) and its local FP16 conversion, made once. */
+function fixture(): Promise<Fixture> {
+  shared ??= (async () => {
+    const root = await tempDir("hub-");
+    await generateModel(`${root}/m`, { arch: "llama", shards: 2 });
+    await convert({
+      models: { text: `${root}/m` },
+      output: `${root}/ref.hnf`,
+      quant: "fp16",
+      threads: 1,
+    });
+    const files = await repoFromFolder(`${root}/m`);
+    const shard = [...files.keys()].sort().find((f) => f.endsWith(".safetensors"))!;
+    return { dir: `${root}/m`, hnf: await Deno.readFile(`${root}/ref.hnf`), files, shard };
+  })();
+  return shared;
+}
+
+/** Runs `fn` with a server hosting the fixture as `org/tiny` and a fresh cache folder. */
+async function withHub(
+  fn: (hub: MockHub, cache: string, f: Fixture) => Promise<void>,
+  files?: Map<string, Uint8Array<ArrayBuffer>>,
+): Promise<void> {
+  const f = await fixture();
+  const hub = MockHub.start({ "org/tiny": { files: files ?? f.files, commit: COMMIT } });
+  try {
+    await fn(hub, `${await tempDir("hub-cache-")}/hub`, f);
+  } finally {
+    await hub.close();
+  }
 }
 
 /** Writes `folder` into `cache` as huggingface_hub does: blobs by hash, relative links, refs/main. */
@@ -137,13 +169,11 @@ Deno.test("offline, a model missing from the cache is a one-line error (exit 1)"
 });
 
 Deno.test("downloads what the conversion reads into the cache as huggingface_hub lays it out; a second run makes no request", async () => {
-  const { dir, hnf } = await fixture();
-  const files = await repoFromFolder(dir);
+  const { files: base, hnf } = await fixture();
+  const files = new Map(base);
   files.set("README.md", new TextEncoder().encode("# not needed"));
   files.set("pytorch_model.bin", new Uint8Array(64));
-  const hub = MockHub.start({ "org/tiny": { files, commit: COMMIT } });
-  try {
-    const cache = `${await tempDir("hub-dl-")}/hub`;
+  await withHub(async (hub, cache) => {
     const events: ConvertEvent[] = [];
     const out = `${cache}/../x.hnf`;
     await convert({
@@ -158,17 +188,14 @@ Deno.test("downloads what the conversion reads into the cache as huggingface_hub
     const store = `${cache}/models--org--tiny`;
     assert.equal(await Deno.readTextFile(`${store}/refs/main`), COMMIT);
     const snap = `${store}/snapshots/${COMMIT}`;
-    const wanted = [...files.keys()].filter((f) => f !== "README.md" && f !== "pytorch_model.bin");
+    const wanted = [...base.keys()];
     assert.deepEqual(await listDir(snap), wanted.sort());
     for (const name of wanted) {
       const etag = hubEtag(name, files.get(name)!);
       assert.equal(await Deno.readLink(`${snap}/${name}`), `../../blobs/${etag}`, name);
       assert.deepEqual(await Deno.readFile(`${store}/blobs/${etag}`), files.get(name), name);
     }
-    assert.equal(
-      (await listDir(`${store}/blobs`)).filter((b) => b.endsWith(".incomplete")).length,
-      0,
-    );
+    assert.ok(!(await listDir(`${store}/blobs`)).some((b) => b.endsWith(".incomplete")));
     // Optional files the repository lacks are marked absent, as huggingface_hub marks them.
     assert.ok((await listDir(`${store}/.no_exist/${COMMIT}`)).includes("tokenizer.model"));
     assert.ok((await listDir(`${cache}/.locks/models--org--tiny`)).length > 0);
@@ -179,89 +206,58 @@ Deno.test("downloads what the conversion reads into the cache as huggingface_hub
     const before = hub.requests.length;
     assert.equal(await resolveModel("org/tiny", online(hub, cache)), snap);
     assert.equal(hub.requests.length, before, "the second run made a request");
-  } finally {
-    await hub.close();
-  }
+  }, files);
 });
 
 Deno.test("a download cut mid-file resumes with a Range request and lands verified", async () => {
-  const { dir } = await fixture();
-  const files = await repoFromFolder(dir);
-  const hub = MockHub.start({ "org/tiny": { files, commit: COMMIT } });
-  const shard = [...files.keys()].find((f) => f.endsWith(".safetensors"))!;
-  hub.cutOnce.add(shard);
-  try {
-    const cache = `${await tempDir("hub-cut-")}/hub`;
+  await withHub(async (hub, cache, { files, shard }) => {
+    hub.cutOnce.add(shard);
     const snap = await resolveModel("org/tiny", online(hub, cache));
     assert.deepEqual(await Deno.readFile(`${snap}/${shard}`), files.get(shard));
     const lfs = `/lfs/${hubEtag(shard, files.get(shard)!)}`;
-    const gets = hub.requests.filter((r) => r.path === lfs);
-    assert.equal(gets.length, 2);
-    assert.equal(gets[0].range, null);
-    const half = files.get(shard)!.length >> 1;
-    assert.equal(gets[1].range, `bytes=${half}-`);
-  } finally {
-    await hub.close();
-  }
+    const ranges = hub.requests.filter((r) => r.path === lfs).map((r) => r.range);
+    assert.deepEqual(ranges, [null, `bytes=${files.get(shard)!.length >> 1}-`]);
+  });
 });
 
 Deno.test("a partial file left by an earlier run is resumed; a corrupt one is restarted", async () => {
-  const { dir } = await fixture();
-  const files = await repoFromFolder(dir);
-  const hub = MockHub.start({ "org/tiny": { files, commit: COMMIT } });
-  const shard = [...files.keys()].find((f) => f.endsWith(".safetensors"))!;
-  const data = files.get(shard)!;
-  const etag = hubEtag(shard, data);
-  try {
-    for (const corrupt of [false, true]) {
-      const cache = `${await tempDir("hub-partial-")}/hub`;
+  for (const corrupt of [false, true]) {
+    await withHub(async (hub, cache, { files, shard }) => {
+      const data = files.get(shard)!;
+      const etag = hubEtag(shard, data);
       await Deno.mkdir(`${cache}/models--org--tiny/blobs`, { recursive: true });
       const partial = data.slice(0, 1000);
       if (corrupt) partial[10] ^= 1;
       await Deno.writeFile(`${cache}/models--org--tiny/blobs/${etag}.incomplete`, partial);
-      hub.requests.length = 0;
       const snap = await resolveModel("org/tiny", online(hub, cache));
       assert.deepEqual(await Deno.readFile(`${snap}/${shard}`), data);
       const ranges = hub.requests.filter((r) => r.path === `/lfs/${etag}`).map((r) => r.range);
       assert.deepEqual(ranges, corrupt ? ["bytes=1000-", null] : ["bytes=1000-"]);
-    }
-  } finally {
-    await hub.close();
+    });
   }
 });
 
 Deno.test("bytes that do not match the listed hash are not kept: nothing in the cache to trust", async () => {
-  const { dir } = await fixture();
-  const files = await repoFromFolder(dir);
-  const hub = MockHub.start({ "org/tiny": { files, commit: COMMIT } });
-  const shard = [...files.keys()].find((f) => f.endsWith(".safetensors"))!;
-  hub.corrupt.add(shard);
-  try {
-    const cache = `${await tempDir("hub-bad-")}/hub`;
+  await withHub(async (hub, cache, { files, shard }) => {
+    hub.corrupt.add(shard);
     await assertHeliosError(
       resolveModel("org/tiny", online(hub, cache)),
       "DOWNLOAD",
       new RegExp(`${shard}: downloaded \\d+ bytes hash to [0-9a-f]{64}, expected`),
     );
     const store = `${cache}/models--org--tiny`;
-    assert.ok(
-      !(await listDir(`${store}/blobs`)).some((b) =>
-        b.startsWith(hubEtag(shard, files.get(shard)!))
-      ),
-    );
+    const etag = hubEtag(shard, files.get(shard)!);
+    assert.ok(!(await listDir(`${store}/blobs`)).some((b) => b.startsWith(etag)));
     assert.ok(!(await listDir(store)).includes("refs"), "no ref to a half snapshot");
     await assertHeliosError(
       resolveModel("org/tiny", { cacheDir: cache, offline: true }),
       "NOT_CACHED",
     );
-  } finally {
-    await hub.close();
-  }
+  });
 });
 
 Deno.test("a gated repository: 401 → one line saying to accept the licence and set a token; the token works", async () => {
-  const { dir } = await fixture();
-  const files = await repoFromFolder(dir);
+  const { files, hnf } = await fixture();
   const hub = MockHub.start({ "org/gated": { files, commit: COMMIT, token: "hf_granted" } });
   const storage = MockHub.start({ "org/gated": { files, commit: COMMIT } });
   try {
@@ -289,6 +285,7 @@ Deno.test("a gated repository: 401 → one line saying to accept the licence and
       { ...env, HF_TOKEN: "hf_granted" },
     );
     assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(await Deno.readFile(`${root}/a.hnf`), hnf);
     assert.match(ok.stderr, /org\/gated\/config\.json {2}\[#{20}\]/);
     assert.ok(storage.requests.length >= 2 && storage.requests.every((q) => !q.auth));
     assert.ok(hub.requests.filter((q) => q.path.startsWith("/org/")).every((q) => q.auth));
@@ -299,16 +296,11 @@ Deno.test("a gated repository: 401 → one line saying to accept the licence and
 });
 
 Deno.test("an unknown revision is a one-line not-found error", async () => {
-  const { dir } = await fixture();
-  const hub = MockHub.start({ "org/tiny": { files: await repoFromFolder(dir), commit: COMMIT } });
-  try {
-    const cache = `${await tempDir("hub-rev-")}/hub`;
+  await withHub(async (hub, cache) => {
     await assertHeliosError(
       resolveModel("org/tiny@nope", online(hub, cache)),
       "HUB_NOT_FOUND",
       /org\/tiny: revision 'nope' not found on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\)/,
     );
-  } finally {
-    await hub.close();
-  }
+  });
 });
