@@ -34,7 +34,13 @@ export interface LoggedRequest {
 /** Requests past this count get 429: a runaway client loop ends. */
 const MAX_REQUESTS = 400;
 
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const hashes = new WeakMap<Uint8Array, string>();
+/** sha256 of a file's bytes, computed once per buffer (benchmarks serve hundreds of MiB). */
+const sha256 = (b: Uint8Array) => {
+  let h = hashes.get(b);
+  if (h === undefined) hashes.set(b, h = createHash("sha256").update(b).digest("hex"));
+  return h;
+};
 const gitSha1 = (b: Uint8Array) =>
   createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
 

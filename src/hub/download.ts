@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createSHA1, createSHA256, type IHasher } from "hash-wasm";
+import { createHash, type Hash } from "node:crypto";
 import { HeliosError } from "../errors.ts";
 import { fsError } from "../io.ts";
 import type { RepoStore } from "./cache.ts";
@@ -66,9 +66,9 @@ async function request(client: HubClient, url: string, start: number): Promise<F
 async function hashExisting(
   path: string,
   file: RemoteFile,
-): Promise<{ hasher: IHasher; have: number }> {
-  const hasher = file.lfs ? await createSHA256() : await createSHA1();
-  hasher.init();
+): Promise<{ hasher: Hash; have: number }> {
+  // Native hashing (node:crypto, with the CPU's SHA instructions): about 5× hash-wasm's sha256.
+  const hasher = createHash(file.lfs ? "sha256" : "sha1");
   // A git blob id hashes a "blob <size>\0" prefix before the contents.
   if (!file.lfs) hasher.update(`blob ${file.size}\0`);
   let have = 0;
@@ -192,7 +192,7 @@ async function fetchVerified(
   }
   let { hasher, have } = await hashExisting(partial, file);
   let resumed = have > 0;
-  let failure = "";
+  let failure = "no complete copy";
   for (let attempt = 1; attempt <= ATTEMPTS + 1; attempt++) {
     if (have === file.size) {
       const digest = hasher.digest("hex");
@@ -231,7 +231,12 @@ async function fetchVerified(
       await body.body?.cancel();
       throw statusError(body.status, repo, client, file.path);
     }
-    checkAnnounced(hub, file, commit, where);
+    try {
+      checkAnnounced(hub, file, commit, where);
+    } catch (e) {
+      await body.body?.cancel();
+      throw e;
+    }
     const range = body.headers.get("content-range");
     if (body.status !== 206 || !range?.startsWith(`bytes ${have}-`)) {
       // No usable range (200, 416, or another start): start from byte 0.
