@@ -132,6 +132,23 @@ export async function resolveModel(model: string, options: HubOptions = {}): Pro
   if (await exists(model)) return model;
   const id = parseHubId(model);
   if (id === null) return model;
+  try {
+    return await resolveHubId(id, options);
+  } catch (e) {
+    // A mistyped local path reads as a Hub id: say that it was looked for as a folder too.
+    const lookup = ["HUB_AUTH", "HUB_NOT_FOUND", "NOT_CACHED"];
+    if (
+      e instanceof HeliosError &&
+      (lookup.includes(e.code) || (e.code === "DOWNLOAD" && e.message.includes("cannot reach")))
+    ) {
+      throw new HeliosError(e.code, `${e.message} (and there is no local folder '${model}')`);
+    }
+    throw e;
+  }
+}
+
+/** {@link resolveModel} for a parsed Hub id: the cache, then the Hub. */
+async function resolveHubId(id: HubId, options: HubOptions): Promise<string> {
   const revision = id.revision ?? options.revision ?? "main";
   if (!validRevision(revision)) {
     throw new HeliosError("BAD_OPTION", `--revision: invalid revision '${revision}'`);
