@@ -120,7 +120,15 @@ export function checkEtag(etag: string, file: string): string {
   return etag;
 }
 
-/** Whether `path` exists, following symlinks (a broken link does not exist). */
+/**
+ * Whether `path` exists, following symlinks (a broken link does not exist).
+ *
+ * @example
+ * ```ts ignore
+ * import { exists } from "./cache.ts";
+ * console.log(await exists("config.json"));
+ * ```
+ */
 export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -156,7 +164,15 @@ export async function cachedCommit(store: RepoStore, revision: string): Promise<
   return COMMIT_RE.test(commit) ? commit : null;
 }
 
-/** The shard names an index file lists (its `weight_map` values), in first-use order. */
+/**
+ * The shard names an index file lists (its `weight_map` values), in first-use order.
+ *
+ * @example
+ * ```ts
+ * import { indexShards } from "./cache.ts";
+ * console.log(indexShards('{"weight_map":{"a":"m-1.safetensors"}}', "index")); // ["m-1.safetensors"]
+ * ```
+ */
 export function indexShards(text: string, where: string): string[] {
   let map: unknown;
   try {
