@@ -4,8 +4,8 @@
  * file listing (`/api/models/o/n/tree/R`), and `/o/n/resolve/R/FILE` (regular files served
  * directly with their git blob sha1 as ETag; `*.safetensors` as LFS files: a 302 carrying
  * X-Linked-Etag (sha256) / X-Linked-Size / X-Repo-Commit to `/lfs/<sha256>`, served with
- * ranges). A gated repository answers 401 without the right token. Requests are counted and
- * bounded.
+ * ranges). A gated repository's files answer 401 without a token, 403 with the wrong one.
+ * Requests are counted and bounded.
  *
  * @module
  */
@@ -110,7 +110,8 @@ export class MockHub {
         headers: { "x-error-code": "RepoNotFound" },
       });
     }
-    if (repo.token && auth !== `Bearer ${repo.token}`) {
+    // As on the Hub, a gated repository's metadata is public; its files are not.
+    if (resolve && repo.token && auth !== `Bearer ${repo.token}`) {
       return Response.json({ error: `Access to model ${repoId} is restricted.` }, {
         status: auth ? 403 : 401,
         headers: { "x-error-code": "GatedRepo" },

@@ -276,10 +276,14 @@ Deno.test("a gated repository: 401 → one line saying to accept the licence and
       r.stderr,
       /org\/gated: the Hub refused access \(HTTP 401\).*accept its licence at http:\/\/127\.0\.0\.1:\d+\/org\/gated and set HF_TOKEN \(or pass --token\)/,
     );
+    const store = `${root}/hub/models--org--gated`;
+    assert.deepEqual(await listDir(`${store}/blobs`), [], "nothing kept from a refused download");
+    assert.ok(!(await listDir(store)).includes("refs"));
     const wrong = await cli(["org/gated", "-o", `${root}/a.hnf`, "--token", "hf_other"], env);
     assert.match(wrong.stderr, /HTTP 403.*with the account of the token in use/);
     // LFS files redirect to another origin (as the Hub's storage host): no token goes there.
     hub.lfsBase = storage.url;
+    hub.requests.length = 0;
     const ok = await cli(
       ["org/gated", "-o", `${root}/a.hnf`, "--quant", "FP16", "--threads", "1"],
       { ...env, HF_TOKEN: "hf_granted" },

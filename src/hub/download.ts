@@ -41,7 +41,10 @@ function normalizeEtag(etag: string | null): string | null {
   return etag === null ? null : etag.replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
 }
 
-/** The Hub's own answer (before any redirect) and the response that carries the bytes. */
+/**
+ * The Hub's own answer (the last response from the endpoint's origin, as huggingface_hub reads
+ * metadata after relative redirects only) and the response that carries the bytes.
+ */
 interface Fetched {
   hub: Response;
   body: Response;
@@ -50,10 +53,11 @@ interface Fetched {
 async function request(client: HubClient, url: string, start: number): Promise<Fetched> {
   const headers: Record<string, string> = { "accept-encoding": "identity" };
   if (start > 0) headers.range = `bytes=${start}-`;
+  const origin = new URL(client.endpoint).origin;
   let hub: Response | null = null;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const res = await client.fetch(url, { headers, redirect: "manual" });
-    hub ??= res;
+    if (hub === null || new URL(url).origin === origin) hub = res;
     const location = res.headers.get("location");
     if (res.status < 300 || res.status >= 400 || location === null) return { hub, body: res };
     await res.body?.cancel();
@@ -184,12 +188,6 @@ async function fetchVerified(
       bytesTotal: file.size,
       elapsedMs: performance.now() - t0,
     });
-  try {
-    // Creates an empty partial file (a zero-byte file too must end up renamed).
-    await Deno.writeFile(partial, new Uint8Array(), { append: true });
-  } catch (e) {
-    throw fsError(e, partial);
-  }
   let { hasher, have } = await hashExisting(partial, file);
   let resumed = have > 0;
   let failure = "no complete copy";
@@ -289,6 +287,8 @@ async function fetchVerified(
     resumed ||= have > 0 && have < file.size;
   }
   try {
+    // An empty file gets no request, and so no partial file, of its own.
+    if (have === 0) await Deno.writeFile(partial, new Uint8Array());
     await Deno.rename(partial, blob);
   } catch (e) {
     throw fsError(e, blob);
