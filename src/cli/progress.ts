@@ -115,8 +115,11 @@ export function createProgressRenderer(options: RendererOptions): {
           if (options.tty) {
             if (now - lastDraw < 100 && e.tensorsDone < e.tensorsTotal) return;
             lastDraw = now;
-            write(`\r\x1b[2K${text}  ${e.tensor}`.slice(0, 160));
-            live = true;
+            // The last frame ends its line, so the summary printed next starts on a fresh one.
+            const last = e.tensorsDone >= e.tensorsTotal;
+            write(`\r\x1b[2K${last ? text : `${text}  ${e.tensor}`.slice(0, 160)}`);
+            live = !last;
+            if (last) write("\n");
           } else {
             const decile = Math.floor(frac * 10);
             if (decile > lastPlain) {
