@@ -51,7 +51,8 @@ export class HeliosError extends Error {
    * @param options Standard error options (for example `cause`).
    */
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    // One line always: messages quote untrusted text (JSON parse errors quote the raw input).
+    super(message.replace(/\r\n|[\r\n\u2028\u2029]/g, "\\n"), options);
     this.name = "HeliosError";
     this.code = code;
   }
@@ -71,4 +72,24 @@ export class HeliosError extends Error {
  */
 export function assertInternal(cond: unknown, message: string): asserts cond {
   if (!cond) throw new HeliosError("INTERNAL", `Internal error: ${message}`);
+}
+
+/**
+ * A short JSON rendering of an untrusted value for an error message: at most `max` characters,
+ * and never a stack overflow on a deeply nested value.
+ *
+ * @example
+ * ```ts
+ * import { quoteJson } from "./errors.ts";
+ * console.log(quoteJson([1, 2])); // "[1,2]"
+ * ```
+ */
+export function quoteJson(value: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = "(a value nested too deeply to print)";
+  }
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }

@@ -24,19 +24,25 @@ export function fsError(e: unknown, path: string, missing = "not found"): Helios
 }
 
 /**
- * Opens `path` for reading; a missing file is MISSING_FILE, any other failure IO.
+ * Opens `path` for reading; a missing file is MISSING_FILE, anything that is not a regular
+ * file (a folder, a FIFO that would block, a device) is `code`, any other failure IO.
  *
  * @example
  * ```ts ignore
  * import { openForRead } from "./io.ts";
- * const file = await openForRead("model.safetensors");
+ * const file = await openForRead("model.safetensors", "BAD_SAFETENSORS");
  * file.close();
  * ```
  */
-export async function openForRead(path: string): Promise<Deno.FsFile> {
+export async function openForRead(path: string, code: ErrorCode = "IO"): Promise<Deno.FsFile> {
   try {
+    // Checked before opening: open(2) on a FIFO blocks until a writer appears.
+    if (!(await Deno.stat(path)).isFile) {
+      throw new HeliosError(code, `${path}: not a regular file`);
+    }
     return await Deno.open(path, { read: true });
   } catch (e) {
+    if (e instanceof HeliosError) throw e;
     throw fsError(e, path);
   }
 }
@@ -71,5 +77,78 @@ export async function readExactly(
       );
     }
     got += n;
+  }
+}
+
+/** Largest JSON file read whole (config, index, tokenizer files): far above any real one. */
+export const MAX_JSON_BYTES = 256 << 20;
+
+/**
+ * Reads a whole small file (JSON, tokenizer model) after checking that it is a regular file no
+ * larger than `limit`: a FIFO or a link to `/dev/zero` is refused instead of hanging. A missing
+ * file is MISSING_FILE (with `missing` as the message); anything else unreadable is `code`.
+ *
+ * @example
+ * ```ts ignore
+ * import { readRegularFile } from "./io.ts";
+ * const bytes = await readRegularFile("config.json", { code: "BAD_CONFIG" });
+ * ```
+ */
+export async function readRegularFile(
+  path: string,
+  options: { code: ErrorCode; limit?: number; missing?: string },
+): Promise<Uint8Array> {
+  const limit = options.limit ?? MAX_JSON_BYTES;
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw fsError(e, path, options.missing);
+  }
+  if (!info.isFile) {
+    throw new HeliosError(options.code, `${path}: not a regular file`);
+  }
+  if (info.size > limit) {
+    throw new HeliosError(
+      options.code,
+      `${path}: ${info.size} bytes is larger than the ${limit}-byte limit`,
+    );
+  }
+  const file = await openForRead(path, options.code);
+  try {
+    // Read at most limit + 1 bytes whatever stat said: a file that grows is still bounded.
+    const buf = new Uint8Array(Math.min(limit + 1, info.size + 1));
+    let got = 0;
+    while (got < buf.length) {
+      const n = await file.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    if (got > limit || got > info.size) {
+      throw new HeliosError(options.code, `${path}: grew while being read`);
+    }
+    return buf.subarray(0, got);
+  } catch (e) {
+    if (e instanceof HeliosError) throw e;
+    throw new HeliosError(options.code, `${path}: cannot be read (${(e as Error).message})`);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Parses `text` as JSON; a syntax error becomes a one-line `code` error naming `path`.
+ *
+ * @example
+ * ```ts
+ * import { parseJson } from "./io.ts";
+ * console.log(parseJson('{"a":1}', "x.json", "BAD_CONFIG")); // { a: 1 }
+ * ```
+ */
+export function parseJson(text: string, path: string, code: ErrorCode): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HeliosError(code, `${path}: invalid JSON (${(e as Error).message})`);
   }
 }

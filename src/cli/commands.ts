@@ -41,6 +41,9 @@ export interface ConvertCliOptions {
 
 const LEGACY_ONLY = new Set(["hq4k", "hq5k"]);
 
+/** Signals that cancel a conversion (and remove its temp file) instead of killing it. */
+const TERMINATION_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /**
  * Resolves `--quant` and `--runtime` into a format, with a clear error for combinations the
  * target runtime cannot load.
@@ -124,7 +127,7 @@ function summary(r: ConversionReport): string {
 }
 
 /**
- * Runs a conversion from CLI options; wires Ctrl-C to cancellation.
+ * Runs a conversion from CLI options; wires Ctrl-C, SIGTERM and SIGHUP to cancellation.
  *
  * @example
  * ```ts ignore
@@ -158,7 +161,9 @@ export async function runConvert(
   }
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
+  // Every usual termination signal cancels the same way, so the temp file is removed.
+  const signals = TERMINATION_SIGNALS.filter((s) => Deno.build.os !== "windows" || s === "SIGINT");
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
     const report = await convert({
       models,
@@ -191,7 +196,7 @@ export async function runConvert(
     }
     return report;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
 }
 

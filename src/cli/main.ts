@@ -138,7 +138,8 @@ export async function main(args: string[]): Promise<number> {
       console.error(`error: ${e.message}`);
       return 2;
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    // One line always, whatever threw (HeliosError messages already are).
+    const msg = (e instanceof Error ? e.message : String(e)).replace(/\r?\n/g, "\\n");
     console.error(`error: ${msg}`);
     if (verbose && e instanceof Error && e.stack) console.error(e.stack);
     return 1;

@@ -11,6 +11,7 @@ import { type HubOptions, resolveModels } from "../hub/mod.ts";
 import type { TowerRole } from "../model/types.ts";
 import { GENERATOR } from "../version.ts";
 import { buildExtras } from "./extras.ts";
+import { checkOutputPath } from "./output.ts";
 import {
   type ConversionPlan,
   type EmbeddingChoice,
@@ -191,6 +192,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
       };
     }
     checkAbort(options.signal);
+    await checkOutputPath(options.output, plan.towers.map((t) => t.spec.dir));
     const writer = await HnfWriter.create(options.output, { force: options.force });
     try {
       const reports = await writeTensors(plan, writer, {

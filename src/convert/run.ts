@@ -245,7 +245,12 @@ export async function writeTensors(
           done += n;
           add(scanChunk(x.subarray(0, n), options.nonfinite, true));
           if (stats.nonfinite === 0 || options.nonfinite === "zero") {
-            inflight.push(pool!.encode(t.dtype as HqsFormat, x, options.search));
+            const p = pool!.encode(t.dtype as HqsFormat, x, options.search);
+            // Handled here so that, when this run fails first (a write error, a cancel), the
+            // pool closing under the encodes still in flight cannot become an unhandled
+            // rejection that hides the real error; drainOne still sees every rejection.
+            p.catch(() => {});
+            inflight.push(p);
             if (inflight.length >= maxInflight) await drainOne();
           }
           bytesDone += n * bytesPerElem;

@@ -49,33 +49,64 @@ function enumOf(rec: HintRecord, key: string, table: readonly string[], fallback
   return i >= 0 ? i : fallback;
 }
 
+/** The largest finite f32. */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * A value for a binary field of `bits` (u32, i32) or f32, refused rather than wrapped or
+ * turned into Inf when it does not fit (config values are range-checked before; this is the
+ * last guard, so the hints never say something else than the JSON).
+ */
+function fit(v: number, kind: "u32" | "i32" | "f32", field: string): number {
+  const ok = kind === "f32" ? Number.isFinite(v) && Math.abs(v) <= F32_MAX : Number.isInteger(v) &&
+    (kind === "u32" ? v >= 0 && v <= 0xffffffff : v >= -0x80000000 && v <= 0x7fffffff);
+  if (!ok) {
+    throw new HeliosError(
+      "BAD_HINTS",
+      `Execution hint '${field}' is ${v}, which does not fit its ${kind} field`,
+    );
+  }
+  return v;
+}
+
+function setU32(dv: DataView, at: number, v: number, field: string): void {
+  dv.setUint32(at, fit(v, "u32", field), true);
+}
+
+function setF32(dv: DataView, at: number, v: number, field: string): void {
+  dv.setFloat32(at, fit(v, "f32", field), true);
+}
+
 function writeText(dv: DataView, at: number, rec: HintRecord): void {
   const headDim = numOf(rec, "head_dim", 128);
-  dv.setFloat32(at + 0, numOf(rec, "rope_theta", 10000), true);
-  dv.setFloat32(at + 4, numOf(rec, "rope_scaling_factor", 1), true);
-  dv.setFloat32(at + 8, numOf(rec, "partial_rotary_factor", 1), true);
-  dv.setFloat32(at + 12, numOf(rec, "rms_norm_eps", 1e-6), true);
-  dv.setFloat32(at + 16, numOf(rec, "layer_norm_eps", 1e-5), true);
-  const u32 = [
-    numOf(rec, "num_hidden_layers", 32),
-    numOf(rec, "hidden_size", 4096),
-    numOf(rec, "intermediate_size", 11008),
-    numOf(rec, "vocab_size", 32000),
-    numOf(rec, "max_position_embeddings", 4096),
-    numOf(rec, "rope_dim", headDim),
-    numOf(rec, "num_attention_heads", 32),
-    numOf(rec, "num_key_value_heads", 8),
-    headDim,
-    enumOf(rec, "attention_type", ATTENTION_TYPES, 1),
-    enumOf(rec, "qkv_layout", QKV_LAYOUTS, 0),
-    ARCH_CODES[String(rec.get("arch"))] ?? 0,
-    enumOf(rec, "dtype", DTYPES, 1),
-    enumOf(rec, "mlp_type", MLP_TYPES, 0),
-    enumOf(rec, "mlp_activation", MLP_ACTIVATIONS, 0),
-    enumOf(rec, "norm_type", NORM_TYPES, 0),
-    enumOf(rec, "rope_type", ROPE_TYPES, 0),
+  const floats: [string, number][] = [
+    ["rope_theta", 10000],
+    ["rope_scaling_factor", 1],
+    ["partial_rotary_factor", 1],
+    ["rms_norm_eps", 1e-6],
+    ["layer_norm_eps", 1e-5],
   ];
-  u32.forEach((v, i) => dv.setUint32(at + 24 + 4 * i, v, true));
+  floats.forEach(([k, d], i) => setF32(dv, at + 4 * i, numOf(rec, k, d), k));
+  const u32: [string, number][] = [
+    ["num_hidden_layers", numOf(rec, "num_hidden_layers", 32)],
+    ["hidden_size", numOf(rec, "hidden_size", 4096)],
+    ["intermediate_size", numOf(rec, "intermediate_size", 11008)],
+    ["vocab_size", numOf(rec, "vocab_size", 32000)],
+    ["max_position_embeddings", numOf(rec, "max_position_embeddings", 4096)],
+    ["rope_dim", numOf(rec, "rope_dim", headDim)],
+    ["num_attention_heads", numOf(rec, "num_attention_heads", 32)],
+    ["num_key_value_heads", numOf(rec, "num_key_value_heads", 8)],
+    ["head_dim", headDim],
+    ["attention_type", enumOf(rec, "attention_type", ATTENTION_TYPES, 1)],
+    ["qkv_layout", enumOf(rec, "qkv_layout", QKV_LAYOUTS, 0)],
+    ["arch", ARCH_CODES[String(rec.get("arch"))] ?? 0],
+    ["dtype", enumOf(rec, "dtype", DTYPES, 1)],
+    ["mlp_type", enumOf(rec, "mlp_type", MLP_TYPES, 0)],
+    ["mlp_activation", enumOf(rec, "mlp_activation", MLP_ACTIVATIONS, 0)],
+    ["norm_type", enumOf(rec, "norm_type", NORM_TYPES, 0)],
+    ["rope_type", enumOf(rec, "rope_type", ROPE_TYPES, 0)],
+  ];
+  u32.forEach(([k, v], i) => setU32(dv, at + 24 + 4 * i, v, k));
   let flags = 0;
   if (boolOf(rec, "attention_bias")) flags |= TextConfigFlag.ATTENTION_BIAS;
   if (boolOf(rec, "mlp_bias")) flags |= TextConfigFlag.MLP_BIAS;
@@ -88,22 +119,27 @@ function writeText(dv: DataView, at: number, rec: HintRecord): void {
 
 function writeVision(dv: DataView, at: number, rec: HintRecord): void {
   const projector = rec.get("projector_type");
-  const u32 = [
-    enumOf(rec, "encoder_arch", ENCODER_TYPES, 0),
-    numOf(rec, "image_size", 224),
-    numOf(rec, "patch_size", 14),
-    numOf(rec, "hidden_size", 1024),
-    numOf(rec, "num_hidden_layers", 24),
-    numOf(rec, "num_attention_heads", 16),
-    numOf(rec, "intermediate_size", 4096),
-    numOf(rec, "num_channels", 3),
+  const u32: [string, number][] = [
+    ["encoder_arch", enumOf(rec, "encoder_arch", ENCODER_TYPES, 0)],
+    ["image_size", numOf(rec, "image_size", 224)],
+    ["patch_size", numOf(rec, "patch_size", 14)],
+    ["hidden_size", numOf(rec, "hidden_size", 1024)],
+    ["num_hidden_layers", numOf(rec, "num_hidden_layers", 24)],
+    ["num_attention_heads", numOf(rec, "num_attention_heads", 16)],
+    ["intermediate_size", numOf(rec, "intermediate_size", 4096)],
+    ["num_channels", numOf(rec, "num_channels", 3)],
   ];
-  u32.forEach((v, i) => dv.setUint32(at + 4 * i, v, true));
-  dv.setFloat32(at + 32, numOf(rec, "layer_norm_eps", 1e-5), true);
-  dv.setUint32(at + 36, projector === "none" ? 0 : numOf(rec, "projection_dim", 0), true);
-  dv.setUint32(at + 40, enumOf(rec, "projector_type", PROJECTOR_TYPES, 0), true);
-  dv.setUint32(at + 44, numOf(rec, "num_image_tokens", 0), true);
-  dv.setInt32(at + 48, numOf(rec, "image_token_id", -1), true);
+  u32.forEach(([k, v], i) => setU32(dv, at + 4 * i, v, k));
+  setF32(dv, at + 32, numOf(rec, "layer_norm_eps", 1e-5), "layer_norm_eps");
+  setU32(
+    dv,
+    at + 36,
+    projector === "none" ? 0 : numOf(rec, "projection_dim", 0),
+    "projection_dim",
+  );
+  setU32(dv, at + 40, enumOf(rec, "projector_type", PROJECTOR_TYPES, 0), "projector_type");
+  setU32(dv, at + 44, numOf(rec, "num_image_tokens", 0), "num_image_tokens");
+  dv.setInt32(at + 48, fit(numOf(rec, "image_token_id", -1), "i32", "image_token_id"), true);
   dv.setUint32(at + 52, 0, true);
 }
 

@@ -109,7 +109,7 @@ function parseTensors(manifest: Record<string, unknown>, path: string): Manifest
  * ```
  */
 export async function openHnf(path: string, options: OpenHnfOptions = {}): Promise<HnfFile> {
-  const file = await openForRead(path);
+  const file = await openForRead(path, "BAD_HNF");
   try {
     const size = (await file.stat()).size;
     if (size < HNF_DATA_START) {

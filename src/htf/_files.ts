@@ -6,6 +6,7 @@
  */
 
 import { HeliosError } from "../errors.ts";
+import { readRegularFile } from "../io.ts";
 
 /** A JSON object as parsed from an untrusted file. */
 export type JsonObject = Record<string, unknown>;
@@ -15,15 +16,18 @@ export function joinPath(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 
-/** Reads a file's bytes, or undefined when it does not exist. */
+/**
+ * Reads a file's bytes, or undefined when it does not exist (or is a folder); a FIFO, a device
+ * or a file beyond the JSON size limit is a `BAD_TOKENIZER` error, never a hang.
+ */
 export async function readBytesIf(path: string): Promise<Uint8Array | undefined> {
   try {
-    return await Deno.readFile(path);
+    if ((await Deno.stat(path)).isDirectory) return undefined;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
-    if (err instanceof Deno.errors.IsADirectory) return undefined;
     throw new HeliosError("BAD_TOKENIZER", `${path}: cannot be read (${(err as Error).message})`);
   }
+  return await readRegularFile(path, { code: "BAD_TOKENIZER" });
 }
 
 /** Reads a UTF-8 text file, or undefined when it does not exist. */

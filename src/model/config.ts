@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
-import { fsError } from "../io.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
+import { parseJson, readRegularFile } from "../io.ts";
 import { readLayerTypes, readRope } from "./rope.ts";
 import type { JsonObject, TextDims } from "./types.ts";
 
@@ -19,18 +19,17 @@ import type { JsonObject, TextDims } from "./types.ts";
  */
 export async function readConfig(dir: string): Promise<JsonObject> {
   const path = `${dir}/config.json`;
+  const bytes = await readRegularFile(path, {
+    code: "BAD_CONFIG",
+    missing: "not found (a model folder needs config.json)",
+  });
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw fsError(e, path, "not found (a model folder needs config.json)");
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HeliosError("BAD_CONFIG", `${path}: not valid UTF-8`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new HeliosError("BAD_CONFIG", `${path}: invalid JSON (${(e as Error).message})`);
-  }
+  const parsed = parseJson(text, path, "BAD_CONFIG");
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new HeliosError("BAD_CONFIG", `${path}: expected a JSON object`);
   }
@@ -66,6 +65,54 @@ export function textConfigOf(config: JsonObject): JsonObject {
   return subConfig(config, "text_config") ?? config;
 }
 
+/** The largest integer any config key may hold: every one must fit the hints' i32/u32 fields. */
+export const MAX_CONFIG_INT = 0x7fffffff;
+
+/**
+ * Upper bounds of the integer keys that size tensors, far above any real model (the largest
+ * today have ~200 layers, hidden 32768, vocabularies of 256 Ki) and low enough that products of
+ * them stay exact; other integer keys are bounded by {@link MAX_CONFIG_INT}.
+ */
+export const CONFIG_INT_LIMITS: Readonly<Record<string, number>> = {
+  num_hidden_layers: 1 << 12,
+  encoder_layers: 1 << 12,
+  hidden_size: 1 << 20,
+  d_model: 1 << 20,
+  intermediate_size: 1 << 22,
+  encoder_ffn_dim: 1 << 22,
+  num_attention_heads: 1 << 12,
+  encoder_attention_heads: 1 << 12,
+  num_key_value_heads: 1 << 12,
+  head_dim: 1 << 14,
+  vocab_size: 1 << 24,
+  num_local_experts: 1 << 12,
+  num_experts: 1 << 12,
+  num_experts_per_tok: 1 << 12,
+  image_size: 1 << 16,
+  patch_size: 1 << 16,
+  num_channels: 1 << 10,
+  num_mel_bins: 1 << 12,
+};
+
+/** Bounds of the float keys: [min, max], with `min` excluded when `open` is set. */
+const CONFIG_FLOAT_LIMITS: Readonly<Record<string, { min: number; max: number; open?: boolean }>> =
+  {
+    rope_theta: { min: 0, max: 3.4e38, open: true },
+    rms_norm_eps: { min: 0, max: 1 },
+    layer_norm_eps: { min: 0, max: 1 },
+  };
+
+function checkIntLimit(v: number, key: string, where: string): number {
+  const max = CONFIG_INT_LIMITS[key] ?? MAX_CONFIG_INT;
+  if (v > max) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: '${key}' is ${v}, above the limit of ${max}`,
+    );
+  }
+  return v;
+}
+
 /**
  * Reads a required positive integer key, failing with `BAD_CONFIG`.
  *
@@ -83,10 +130,10 @@ export function positiveInt(c: JsonObject, key: string, where: string): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
     throw new HeliosError(
       "BAD_CONFIG",
-      `${where}: '${key}' must be a positive integer, got ${JSON.stringify(v)}`,
+      `${where}: '${key}' must be a positive integer, got ${quoteJson(v)}`,
     );
   }
-  return v;
+  return checkIntLimit(v, key, where);
 }
 
 /**
@@ -104,10 +151,10 @@ export function optInt(c: JsonObject, key: string, fallback: number, where: stri
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
     throw new HeliosError(
       "BAD_CONFIG",
-      `${where}: '${key}' must be a non-negative integer, got ${JSON.stringify(v)}`,
+      `${where}: '${key}' must be a non-negative integer, got ${quoteJson(v)}`,
     );
   }
-  return v;
+  return checkIntLimit(v, key, where);
 }
 
 /**
@@ -131,7 +178,14 @@ export function optNum<F extends number | undefined>(
   if (typeof v !== "number" || !Number.isFinite(v)) {
     throw new HeliosError(
       "BAD_CONFIG",
-      `${where}: '${key}' must be a number, got ${JSON.stringify(v)}`,
+      `${where}: '${key}' must be a number, got ${quoteJson(v)}`,
+    );
+  }
+  const lim = CONFIG_FLOAT_LIMITS[key];
+  if (lim && (v > lim.max || v < lim.min || (lim.open && v === lim.min))) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: '${key}' is ${v}, outside ${lim.open ? "(" : "["}${lim.min}, ${lim.max}]`,
     );
   }
   return v;
@@ -157,6 +211,12 @@ export function readTextDims(config: JsonObject, where: string): TextDims {
   const numLayers = positiveInt(c, "num_hidden_layers", where);
   const numHeads = positiveInt(c, "num_attention_heads", where);
   const numKvHeads = optInt(c, "num_key_value_heads", numHeads, where) || numHeads;
+  if (numKvHeads > numHeads || numHeads % numKvHeads !== 0) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: num_key_value_heads ${numKvHeads} must divide num_attention_heads ${numHeads}`,
+    );
+  }
   const explicitHeadDim = optInt(c, "head_dim", 0, where);
   if (!explicitHeadDim && hiddenSize % numHeads !== 0) {
     throw new HeliosError(
@@ -168,7 +228,7 @@ export function readTextDims(config: JsonObject, where: string): TextDims {
   if (tie !== undefined && typeof tie !== "boolean") {
     throw new HeliosError(
       "BAD_CONFIG",
-      `${where}: 'tie_word_embeddings' must be a boolean, got ${JSON.stringify(tie)}`,
+      `${where}: 'tie_word_embeddings' must be a boolean, got ${quoteJson(tie)}`,
     );
   }
   const rope = readRope(c, where);

@@ -151,10 +151,15 @@ function decoderConfig(
 
 function readMoe(c: JsonObject, where: string): MoeDims {
   const key = c.num_local_experts !== undefined ? "num_local_experts" : "num_experts";
-  return {
-    numExperts: positiveInt(c, key, where),
-    expertsPerToken: positiveInt(c, "num_experts_per_tok", where),
-  };
+  const numExperts = positiveInt(c, key, where);
+  const expertsPerToken = positiveInt(c, "num_experts_per_tok", where);
+  if (expertsPerToken > numExperts) {
+    throw new HeliosError(
+      "BAD_CONFIG",
+      `${where}: num_experts_per_tok ${expertsPerToken} is more than the ${numExperts} experts`,
+    );
+  }
+  return { numExperts, expertsPerToken };
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
-import { fsError, openForRead, readExactly } from "../io.ts";
+import { fsError, openForRead, parseJson, readExactly, readRegularFile } from "../io.ts";
 import { DECODABLE_DTYPES, decodeToF32, DTYPE_SIZES } from "./dtype.ts";
 import {
   parseHeaderJson,
@@ -62,7 +62,7 @@ export interface SafetensorsFolder {
  * ```
  */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  const file = await openForRead(path);
+  const file = await openForRead(path, "BAD_SAFETENSORS");
   try {
     return await readHeaderFrom(file, path);
   } finally {
@@ -93,15 +93,12 @@ async function listShards(
   const indexPath = `${dir}/model.safetensors.index.json`;
   let hasIndex = false;
   try {
-    hasIndex = (await Deno.stat(indexPath)).isFile;
+    await Deno.lstat(indexPath);
+    hasIndex = true; // a folder or FIFO of that name is refused by readRegularFile
   } catch { /* no index */ }
   if (hasIndex) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await Deno.readTextFile(indexPath));
-    } catch (e) {
-      throw new HeliosError("BAD_INDEX", `${indexPath}: invalid JSON (${(e as Error).message})`);
-    }
+    const bytes = await readRegularFile(indexPath, { code: "BAD_INDEX" });
+    const parsed = parseJson(new TextDecoder().decode(bytes), indexPath, "BAD_INDEX");
     const wm = (parsed as { weight_map?: unknown })?.weight_map;
     if (typeof wm !== "object" || wm === null || Array.isArray(wm)) {
       throw new HeliosError("BAD_INDEX", `${indexPath}: 'weight_map' must be an object`);
@@ -109,7 +106,8 @@ async function listShards(
     const map: Record<string, string> = {};
     for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
       if (
-        typeof shard !== "string" || shard.includes("/") || shard.includes("\\") || shard === ".."
+        typeof shard !== "string" || shard === "" || shard === "." || shard === ".." ||
+        /[/\\\0]/.test(shard)
       ) {
         throw new HeliosError(
           "BAD_INDEX",
@@ -161,7 +159,7 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
   const seen = new Map<string, string>();
   try {
     for (const path of files) {
-      const file = await openForRead(path);
+      const file = await openForRead(path, "BAD_SAFETENSORS");
       handles.set(path, file);
       const header = await readHeaderFrom(file, path);
       metadata[path] = header.metadata;

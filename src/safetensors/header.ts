@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
 import { DTYPE_SIZES } from "./dtype.ts";
 
 /** Largest header accepted (the reference implementation's limit is 100 MB). */
@@ -92,6 +92,13 @@ export function parseHeaderJson(
   fileSize: number,
   file: string,
 ): SafetensorsHeader {
+  // The Rust crate's rule: the header starts with '{' (no BOM, no leading space).
+  if (!json.startsWith("{")) {
+    throw new HeliosError(
+      "BAD_SAFETENSORS",
+      `${file}: header must start with '{', got ${quoteJson(json.slice(0, 8))}`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -112,10 +119,28 @@ export function parseHeaderJson(
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new HeliosError("BAD_SAFETENSORS", `${file}: __metadata__ must be an object`);
       }
-      metadata = Object.fromEntries(
-        Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
-      );
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== "string") {
+          throw new HeliosError(
+            "BAD_SAFETENSORS",
+            `${file}: __metadata__ value ${quoteJson(k)} must be a string, got ${quoteJson(v)}`,
+          );
+        }
+        if (!k.isWellFormed() || !v.isWellFormed()) {
+          throw new HeliosError(
+            "BAD_SAFETENSORS",
+            `${file}: __metadata__ entry ${quoteJson(k)} is not valid UTF-16 (lone surrogate)`,
+          );
+        }
+      }
+      metadata = { ...(raw as Record<string, string>) };
       continue;
+    }
+    if (!name.isWellFormed()) {
+      throw new HeliosError(
+        "BAD_SAFETENSORS",
+        `${file}: tensor name ${quoteJson(name)} is not valid UTF-16 (lone surrogate)`,
+      );
     }
     const where = `${file}: tensor '${name}'`;
     if (typeof raw !== "object" || raw === null) {
@@ -135,7 +160,7 @@ export function parseHeaderJson(
     if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
       throw new HeliosError(
         "BAD_SAFETENSORS",
-        `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+        `${where}: shape must be an array of non-negative integers, got ${quoteJson(shape)}`,
       );
     }
     let numel = 1;
@@ -143,7 +168,7 @@ export function parseHeaderJson(
     if (!Number.isSafeInteger(numel)) {
       throw new HeliosError(
         "BAD_SAFETENSORS",
-        `${where}: shape ${JSON.stringify(shape)} is too large`,
+        `${where}: shape ${quoteJson(shape)} is too large`,
       );
     }
     if (
@@ -151,9 +176,7 @@ export function parseHeaderJson(
     ) {
       throw new HeliosError(
         "BAD_SAFETENSORS",
-        `${where}: data_offsets must be [begin, end] with begin <= end, got ${
-          JSON.stringify(offs)
-        }`,
+        `${where}: data_offsets must be [begin, end] with begin <= end, got ${quoteJson(offs)}`,
       );
     }
     const [begin, end] = offs as [number, number];
@@ -166,9 +189,9 @@ export function parseHeaderJson(
     if (end - begin !== numel * elemSize) {
       throw new HeliosError(
         "BAD_SAFETENSORS",
-        `${where}: data is ${end - begin} bytes but shape ${
-          JSON.stringify(shape)
-        } × ${dtype} needs ${numel * elemSize}`,
+        `${where}: data is ${end - begin} bytes but shape ${quoteJson(shape)} × ${dtype} needs ${
+          numel * elemSize
+        }`,
       );
     }
     tensors.push({
@@ -181,15 +204,35 @@ export function parseHeaderJson(
     });
   }
   tensors.sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
-  for (let i = 1; i < tensors.length; i++) {
-    const prev = tensors[i - 1];
-    const cur = tensors[i];
-    if (cur.offset < prev.offset + prev.byteLength) {
+  // The Rust crate's rule: tensors tile the data section exactly, no overlap, no hole, nothing
+  // after the last one.
+  let end = dataStart;
+  let prev = "";
+  for (const cur of tensors) {
+    if (cur.offset < end) {
       throw new HeliosError(
         "BAD_SAFETENSORS",
-        `${file}: tensors '${prev.name}' and '${cur.name}' overlap in the data section`,
+        `${file}: tensors '${prev}' and '${cur.name}' overlap in the data section`,
       );
     }
+    if (cur.offset > end) {
+      throw new HeliosError(
+        "BAD_SAFETENSORS",
+        `${file}: ${
+          cur.offset - end
+        } unused bytes before tensor '${cur.name}' (a hole at byte ${end})`,
+      );
+    }
+    end = cur.offset + cur.byteLength;
+    prev = cur.name;
+  }
+  if (end !== fileSize) {
+    throw new HeliosError(
+      "BAD_SAFETENSORS",
+      `${file}: ${
+        fileSize - end
+      } bytes after the last tensor (data ends at byte ${end}, the file has ${fileSize})`,
+    );
   }
   return { tensors, metadata, dataStart };
 }
