@@ -13,6 +13,7 @@ export type ErrorCode =
   | "BAD_CONFIG"
   | "UNSUPPORTED_MODEL"
   | "UNMAPPED_TENSORS"
+  | "BAD_MODEL"
   | "UNSUPPORTED_DTYPE"
   | "NONFINITE"
   | "BAD_TOKENIZER"

@@ -8,7 +8,7 @@
 import { assertInternal, HeliosError } from "../errors.ts";
 import { BLOCK_NAMES, dtypeByteSize, type TensorDtype } from "../hnf/constants.ts";
 import type { HqsFormat } from "../hqs/kernel.ts";
-import { loadModelSpec, mapperFor } from "../model/mod.ts";
+import { checkMappedTensors, loadModelSpec, mapperFor } from "../model/mod.ts";
 import type { MappedTensor, ModelSpec, TensorClass, TowerRole } from "../model/types.ts";
 import {
   openSafetensorsFolder,
@@ -219,6 +219,16 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
       }
       if (unknown.length > 0 && !options.allowUnmapped) throw unmappedError(tower, unknown);
       unmapped.push(...unknown);
+      checkMappedTensors(
+        mapped.map(({ src, m }) => ({
+          file: src.file,
+          source: src.name,
+          shape: src.shape,
+          mapped: m,
+        })),
+        mapper.required ?? [],
+        tower.spec.dir,
+      );
       const tied = !mapped.some((x) => x.m.name.endsWith("lm_head.weight"));
       for (const { src, m } of mapped) {
         const other = byName.get(m.name);

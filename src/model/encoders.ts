@@ -5,9 +5,17 @@
  *
  * @module
  */
-import { BlockId } from "../hnf/constants.ts";
-import { decoderCore, ignoredBuffer, placed } from "./llama.ts";
-import type { Mapper, MapResult, TensorClass } from "./types.ts";
+import { BLOCK_PREFIX, BlockId } from "../hnf/constants.ts";
+import { decoderCore, type DecoderOptions, ignoredBuffer, placed } from "./llama.ts";
+import {
+  audioExpect,
+  audioRequired,
+  decoderRequired,
+  visionExpect,
+  visionRequired,
+  withExpect,
+} from "./shapes.ts";
+import type { AudioDims, Mapper, MapResult, TensorClass, VisionDims } from "./types.ts";
 
 const V = BlockId.VISION;
 const A = BlockId.AUDIO;
@@ -120,8 +128,18 @@ export function visionCore(name: string): MapResult {
  * // { name: "vision.post_layernorm.bias", block: 1, class: "fp16" }
  * ```
  */
-export function visionMapper(family: string): Mapper {
-  return { family, map: (hfName: string) => visionCore(hfName) };
+export function visionMapper(family: string, dims?: VisionDims): Mapper {
+  return {
+    family,
+    required: dims ? visionRequired(dims) : [],
+    map: (hfName: string) => visionChecked(visionCore(hfName), dims),
+  };
+}
+
+/** A {@link visionCore} answer with the shape `dims` implies attached. */
+function visionChecked(hit: MapResult, dims: VisionDims | undefined): MapResult {
+  if (!dims || hit === null || "ignore" in hit || !hit.name.startsWith("vision.")) return hit;
+  return withExpect(hit, visionExpect(hit.name.slice("vision.".length), dims));
 }
 
 const WHISPER_LAYER_PART: Record<string, string> = {
@@ -144,26 +162,33 @@ const WHISPER_LAYER_PART: Record<string, string> = {
  * // { name: "audio.layer0.mlp.fc1.weight", block: 2, class: "matrix" }
  * ```
  */
-export function whisperMapper(): Mapper {
+export function whisperMapper(dims?: AudioDims): Mapper {
   return {
     family: "whisper",
+    required: dims ? audioRequired(dims) : [],
     map(hfName: string): MapResult {
-      const name = hfName.startsWith("model.") ? hfName.slice("model.".length) : hfName;
-      const buffer = ignoredBuffer(name);
-      if (buffer) return buffer;
-      if (name.startsWith("decoder.") || name === "proj_out.weight") {
-        return { ignore: "Whisper decoder: the audio block holds the encoder only" };
-      }
-      const conv = /^encoder\.(conv[12])\.(weight|bias)$/.exec(name);
-      if (conv) return { name: `audio.${conv[1]}.${conv[2]}`, block: A, class: "fp16" };
-      if (name === "encoder.embed_positions.weight") {
-        return { name: "audio.pos_embed.weight", block: A, class: "fp16" };
-      }
-      const post = /^encoder\.layer_norm\.(weight|bias)$/.exec(name);
-      if (post) return { name: `audio.ln_post.${post[1]}`, block: A, class: "fp16" };
-      return encoderLayer(name, WHISPER_LAYER_PART, "audio", A);
+      const hit = whisperCore(hfName);
+      if (!dims || hit === null || "ignore" in hit) return hit;
+      return withExpect(hit, audioExpect(hit.name.slice("audio.".length), dims));
     },
   };
+}
+
+function whisperCore(hfName: string): MapResult {
+  const name = hfName.startsWith("model.") ? hfName.slice("model.".length) : hfName;
+  const buffer = ignoredBuffer(name);
+  if (buffer) return buffer;
+  if (name.startsWith("decoder.") || name === "proj_out.weight") {
+    return { ignore: "Whisper decoder: the audio block holds the encoder only" };
+  }
+  const conv = /^encoder\.(conv[12])\.(weight|bias)$/.exec(name);
+  if (conv) return { name: `audio.${conv[1]}.${conv[2]}`, block: A, class: "fp16" };
+  if (name === "encoder.embed_positions.weight") {
+    return { name: "audio.pos_embed.weight", block: A, class: "fp16" };
+  }
+  const post = /^encoder\.layer_norm\.(weight|bias)$/.exec(name);
+  if (post) return { name: `audio.ln_post.${post[1]}`, block: A, class: "fp16" };
+  return encoderLayer(name, WHISPER_LAYER_PART, "audio", A);
 }
 
 /** Options of {@link multimodalMapper}. */
@@ -172,6 +197,10 @@ export interface MultimodalOptions {
   textBlock: number | null;
   /** Tied embeddings (no `lm_head` written). */
   tied: boolean;
+  /** Decoder dimensions (and MoE routing): when given, text tensors carry expected shapes. */
+  text?: Pick<DecoderOptions, "dims" | "moe">;
+  /** Vision tower dimensions: when given, vision tensors carry expected shapes. */
+  vision?: VisionDims;
 }
 
 const PROJECTOR: Record<string, [string, TensorClass]> = {
@@ -205,10 +234,17 @@ export function multimodalMapper(family: string, opts: MultimodalOptions): Mappe
     if (opts.textBlock === null) {
       return { ignore: "language model of a multimodal checkpoint given as --vision" };
     }
-    return placed(decoderCore(rest, { tied: opts.tied }), opts.textBlock);
+    return placed(decoderCore(rest, { tied: opts.tied }), opts.textBlock, opts.text);
   };
+  const required = [
+    ...(opts.textBlock !== null && opts.text?.dims
+      ? decoderRequired(BLOCK_PREFIX[opts.textBlock] ?? "", opts.text.dims, opts.text.moe)
+      : []),
+    ...(opts.vision ? visionRequired(opts.vision) : []),
+  ];
   return {
     family,
+    required,
     map(hfName: string): MapResult {
       let name = hfName;
       if (/^model\.(language_model|vision_tower|multi_modal_projector)\./.test(name)) {
@@ -224,7 +260,9 @@ export function multimodalMapper(family: string, opts: MultimodalOptions): Mappe
         return text(name.slice("language_model.".length));
       }
       if (name.startsWith("lm_head.")) return text(name);
-      if (name.startsWith("vision_tower.")) return visionCore(name.slice("vision_tower.".length));
+      if (name.startsWith("vision_tower.")) {
+        return visionChecked(visionCore(name.slice("vision_tower.".length)), opts.vision);
+      }
       if (name.startsWith("multi_modal_projector.")) {
         const hit = PROJECTOR[name.slice("multi_modal_projector.".length)];
         return hit ? vis(hit[0], hit[1]) : null;

@@ -6,7 +6,8 @@
  * @module
  */
 import { BLOCK_PREFIX } from "../hnf/constants.ts";
-import type { IgnoredTensor, Mapper, MapResult, TensorClass } from "./types.ts";
+import { decoderExpect, decoderRequired, withExpect } from "./shapes.ts";
+import type { IgnoredTensor, Mapper, MapResult, MoeDims, TensorClass, TextDims } from "./types.ts";
 
 /** Names of buffers that are never weights (reference §5.2). */
 const IGNORED_BUFFERS = /(rotary_emb|inv_freq|_float_tensor|position_ids)/;
@@ -80,6 +81,10 @@ export interface DecoderOptions {
   tied?: boolean;
   /** Qwen v1 naming (`transformer.h.N.*`). */
   qwen1?: boolean;
+  /** Decoder dimensions: when given, every tensor carries its expected shape (shapes.ts). */
+  dims?: TextDims;
+  /** Mixture-of-experts routing of `dims`' model. */
+  moe?: MoeDims;
 }
 
 /**
@@ -140,11 +145,13 @@ export function decoderCore(
 export function placed(
   hit: ReturnType<typeof decoderCore>,
   block: number,
+  opts: Pick<DecoderOptions, "dims" | "moe"> = {},
 ): MapResult {
   if (hit === null || !Array.isArray(hit)) return hit;
   const prefix = BLOCK_PREFIX[block] ?? "";
   const out = { name: `${prefix}${hit[0]}`, block, class: hit[1] };
-  return hit[2] ? { ...out, embedding: true } : out;
+  const expect = opts.dims ? decoderExpect(hit[0], opts.dims, opts.moe) : undefined;
+  return withExpect(hit[2] ? { ...out, embedding: true } : out, expect);
 }
 
 /**
@@ -163,10 +170,11 @@ export function llamaMapper(family: string, block: number, opts: DecoderOptions 
   const root = opts.qwen1 ? "transformer." : "model.";
   return {
     family,
+    required: opts.dims ? decoderRequired(BLOCK_PREFIX[block] ?? "", opts.dims, opts.moe) : [],
     map(hfName: string): MapResult {
-      if (hfName.startsWith("lm_head.")) return placed(decoderCore(hfName, opts), block);
+      if (hfName.startsWith("lm_head.")) return placed(decoderCore(hfName, opts), block, opts);
       if (!hfName.startsWith(root)) return ignoredBuffer(hfName);
-      return placed(decoderCore(hfName.slice(root.length), opts), block);
+      return placed(decoderCore(hfName.slice(root.length), opts), block, opts);
     },
   };
 }

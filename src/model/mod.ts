@@ -24,6 +24,17 @@ export {
 } from "./detect.ts";
 export { readAudioDims, readVisionDims, specFromConfig } from "./spec.ts";
 export { readLayerTypes, readRope, type RopeParams, type RopeSpec } from "./rope.ts";
+export {
+  audioExpect,
+  audioRequired,
+  type CheckedTensor,
+  checkMappedTensors,
+  decoderExpect,
+  decoderRequired,
+  visionExpect,
+  visionRequired,
+  withExpect,
+} from "./shapes.ts";
 export { decoderCore, type DecoderOptions, llamaMapper } from "./llama.ts";
 export {
   multimodalMapper,
@@ -72,6 +83,8 @@ export async function loadModelSpec(dir: string, role: TowerRole): Promise<Model
 export function mapperFor(spec: ModelSpec): Mapper {
   const block = ROLE_BLOCK[spec.role];
   const tied = spec.text?.tieWordEmbeddings ?? false;
+  // The dimensions make every mapped tensor carry its expected shape (shapes.ts).
+  const text = { dims: spec.text, moe: spec.moe };
   switch (spec.family) {
     case "llama":
     case "mistral":
@@ -83,20 +96,22 @@ export function mapperFor(spec: ModelSpec): Mapper {
     case "gemma3_text":
     case "phi3":
     case "generic":
-      return llamaMapper(spec.family, block, { tied });
+      return llamaMapper(spec.family, block, { tied, ...text });
     case "qwen":
-      return llamaMapper(spec.family, block, { tied, qwen1: true });
+      return llamaMapper(spec.family, block, { tied, qwen1: true, ...text });
     case "llava":
     case "gemma3":
       return multimodalMapper(spec.family, {
         textBlock: spec.role === "vision" || spec.role === "audio" ? null : block,
         tied,
+        text,
+        vision: spec.vision,
       });
     case "clip":
     case "siglip":
-      return visionMapper(spec.family);
+      return visionMapper(spec.family, spec.vision);
     case "whisper":
-      return whisperMapper();
+      return whisperMapper(spec.audio);
   }
   throw new HeliosError("UNSUPPORTED_MODEL", `No mapper for family '${spec.family}'`);
 }

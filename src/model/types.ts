@@ -20,6 +20,30 @@ export interface MappedTensor {
   class: TensorClass;
   /** Token embedding (for `--embeddings` and the tied-embedding rule). */
   embedding?: boolean;
+  /**
+   * The shape the config implies, checked before anything is written (absent: not checked).
+   * See `src/model/shapes.ts`.
+   */
+  expect?: ExpectedShape;
+}
+
+/** The shape a config implies for a tensor; `null` dimensions are not checked. */
+export interface ExpectedShape {
+  /** Dimensions, `null` where the config does not say (for example no `vocab_size`). */
+  shape: readonly (number | null)[];
+  /** Where they come from, for the error, e.g. "vocab_size × hidden_size". */
+  from: string;
+  /** Set when the tensor cannot exist under this config (a layer past `num_hidden_layers`). */
+  unexpected?: string;
+}
+
+/**
+ * A tensor an architecture cannot run without, by final name: satisfied when every name of
+ * any one alternative is mapped (for example separate q/k/v projections or one fused qkv).
+ */
+export interface RequiredTensor {
+  /** Alternatives; each is a set of final names that must all be present. */
+  anyOf: readonly (readonly string[])[];
 }
 
 /** A tensor deliberately not written (buffers such as `rotary_emb.inv_freq`), with the reason. */
@@ -156,4 +180,6 @@ export interface Mapper {
   readonly family: string;
   /** Maps a source tensor name (with its shape) to its target. */
   map(hfName: string, shape: readonly number[]): MapResult;
+  /** Tensors the architecture requires (absent: nothing is required). */
+  readonly required?: readonly RequiredTensor[];
 }
