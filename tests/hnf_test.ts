@@ -18,7 +18,7 @@ async function writeSmall(path: string) {
     0xa,
     new TextEncoder().encode('{"text_enabled":true,"text":{"arch":"llama"}}'),
   );
-  await w.finish({ flags: 0x100, manifest: { generator: "test" } });
+  await w.finish({ flags: 0, manifest: { generator: "test" } });
 }
 
 Deno.test("writes the header, table and layout byte for byte as the reference describes", async () => {
@@ -31,7 +31,7 @@ Deno.test("writes the header, table and layout byte for byte as the reference de
   assert.deepEqual([...f.subarray(0, 8)], [0x48, 0x4e, 0x46, 0x76, 0x39, 0, 0, 0]);
   assert.equal(dv.getUint16(8, true), 9);
   assert.equal(dv.getUint16(10, true), 1);
-  assert.equal(dv.getUint32(12, true), 0x100);
+  assert.equal(dv.getUint32(12, true), 0);
   assert.equal(dv.getUint32(16, true), 16);
   assert.equal(dv.getUint32(20, true), 64);
   assert.equal(dv.getBigUint64(24, true), 64n);
@@ -40,7 +40,11 @@ Deno.test("writes the header, table and layout byte for byte as the reference de
   assert.equal(manifestOffset % 32, 0);
   assert.equal(Number(dv.getBigUint64(48, true)), f.length);
   assert.equal(manifestOffset + manifestSize, f.length, "manifest is last, no trailing padding");
-  assert.equal(dv.getUint32(60, true), 0);
+  // 0x3C (reference: reserved 0): low 32 bits of XXH3-64 of header bytes 0..0x3B + manifest.
+  const check = BigInt(
+    `0x${await xxhash3(new Uint8Array([...f.subarray(0, 0x3c), ...f.subarray(manifestOffset)]))}`,
+  );
+  assert.equal(dv.getUint32(60, true), Number(check & 0xffffffffn));
   // §3 table: entry i has id = type = i
   for (let i = 0; i < 16; i++) {
     assert.equal(dv.getUint32(64 + 32 * i, true), i);
@@ -63,7 +67,7 @@ Deno.test("writes the header, table and layout byte for byte as the reference de
   // §2 CRC: header with flags and manifest/file fields zeroed, plus the table.
   const pre = f.slice(0, 576);
   pre.fill(0, 0x0c, 0x10);
-  pre.fill(0, 0x20, 0x3c);
+  pre.fill(0, 0x20, 0x40);
   assert.equal(dv.getUint32(0x38, true), parseInt(await crc32(pre), 16));
   // §4 manifest: tensors first, absolute offsets.
   const manifest = new TextDecoder().decode(f.subarray(manifestOffset));
@@ -112,7 +116,7 @@ Deno.test("detects a corrupted block, header CRC or manifest", async () => {
   const h1 = await openHnf(path, { verifyChecksums: false });
   h1.close();
   const bad2 = good.slice();
-  bad2[64 + 32 * 5] = 7; // table entry 5's block_id is covered by the CRC
+  bad2[0x0a] = 2; // version_minor is covered by the CRC
   await Deno.writeFile(path, bad2);
   await assertHeliosError(openHnf(path), "BAD_HNF", /CRC-32/);
   const bad3 = good.slice();
@@ -121,6 +125,28 @@ Deno.test("detects a corrupted block, header CRC or manifest", async () => {
   await assertHeliosError(openHnf(path), "BAD_HNF", /bad magic/);
   await Deno.writeFile(path, good.subarray(0, good.length - 10));
   await assertHeliosError(openHnf(path), "BAD_HNF", /manifest runs past|header says/);
+  const manifestAt = Number(new DataView(good.buffer).getBigUint64(0x20, true));
+  const text = new TextDecoder().decode(good.subarray(manifestAt));
+  const bad4 = good.slice();
+  bad4[manifestAt + text.indexOf('"offset": 608') + 12] = "9".charCodeAt(0); // 608 → 609
+  await Deno.writeFile(path, bad4);
+  await assertHeliosError(
+    openHnf(path),
+    "BAD_HNF",
+    /not 32-byte aligned|manifest checksum|lies outside/,
+  );
+  const bad5 = good.slice();
+  bad5[manifestAt + text.indexOf('"text.b"') + 6] = "c".charCodeAt(0); // renamed tensor
+  await Deno.writeFile(path, bad5);
+  await assertHeliosError(openHnf(path), "BAD_HNF", /manifest checksum/);
+  const bad6 = good.slice();
+  bad6[0x0d] = 1; // flags: not covered by the CRC
+  await Deno.writeFile(path, bad6);
+  await assertHeliosError(openHnf(path), "BAD_HNF", /manifest checksum/);
+  const bad7 = good.slice();
+  bad7[620] = 1; // padding between blocks 0 and 0xA: covered by no checksum
+  await Deno.writeFile(path, bad7);
+  await assertHeliosError(openHnf(path), "BAD_HNF", /nonzero padding byte at 620/);
 });
 
 Deno.test("the manifest refuses what the runtime's scanner would misread", () => {

@@ -201,7 +201,8 @@ export async function runConvert(
 }
 
 /**
- * Prints what is inside an HNF file.
+ * Prints what is inside an HNF file; fails (after printing) when its tokenizer or hints block
+ * does not decode.
  *
  * @example
  * ```ts ignore
@@ -215,8 +216,10 @@ export async function runInspect(
 ): Promise<void> {
   const hnf = await openHnf(file, { verifyChecksums: opts.verify });
   try {
-    const report = inspectReport(hnf, await inspectSections(hnf));
+    const errors: string[] = [];
+    const report = inspectReport(hnf, await inspectSections(hnf, errors));
     console.log(opts.json ? JSON.stringify(report, null, 2) : renderInspect(report));
+    if (errors.length > 0) throw new HeliosError("BAD_HNF", `${file}: ${errors[0]}`);
   } finally {
     hnf.close();
   }

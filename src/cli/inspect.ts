@@ -19,6 +19,8 @@ export interface InspectReport {
   blocks: { id: number; name: string; offset: number; size: number; xxh3: string }[];
   /** Whether checksums were verified. */
   checksumsVerified: boolean;
+  /** Whether the manifest checksum was verified (false for files of other writers). */
+  manifestChecked: boolean;
   /** Tensors. */
   tensors: {
     name: string;
@@ -69,6 +71,7 @@ export function inspectReport(hnf: HnfFile, sections: Record<string, unknown>): 
       manifestSize: h.manifestSize,
       fileSize: h.fileSize,
       checksum: h.checksum.toString(16).padStart(8, "0"),
+      manifestCheck: h.manifestCheck.toString(16).padStart(8, "0"),
     },
     flags: flagNames(h.flags),
     blocks: hnf.blocks.flatMap((b, id) =>
@@ -83,6 +86,7 @@ export function inspectReport(hnf: HnfFile, sections: Record<string, unknown>): 
         : []
     ),
     checksumsVerified: hnf.checksumsVerified,
+    manifestChecked: hnf.manifestChecked,
     tensors: hnf.tensors.map((t) => ({
       name: t.name,
       block: t.block,
@@ -119,8 +123,10 @@ export function renderInspect(r: InspectReport): string {
     }`,
   );
   out.push(
-    `header CRC-32: ${r.header.checksum}   checksums: ${
-      r.checksumsVerified ? "verified OK" : "not verified"
+    `header CRC-32: ${r.header.checksum}   manifest: ${r.header.manifestCheck}   checksums: ${
+      r.checksumsVerified
+        ? r.manifestChecked ? "verified OK" : "verified OK (no manifest checksum: other writer)"
+        : "not verified"
     }`,
   );
   const gen = r.manifest.generator;

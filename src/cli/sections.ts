@@ -9,7 +9,8 @@ import { describeHtf, readHtf } from "../htf/mod.ts";
 
 /**
  * Returns printable sections for the tokenizer and execution-hint blocks of a file. A block
- * that does not decode is reported as such, never fatal (the runtime tolerates it too).
+ * that does not decode is reported as such in its section and its problem added to `errors`
+ * (the caller decides: `inspect` prints the report, then fails).
  *
  * @example
  * ```ts ignore
@@ -17,7 +18,10 @@ import { describeHtf, readHtf } from "../htf/mod.ts";
  * const sections = await inspectSections(hnf);
  * ```
  */
-export async function inspectSections(hnf: HnfFile): Promise<Record<string, unknown>> {
+export async function inspectSections(
+  hnf: HnfFile,
+  errors: string[] = [],
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const tok = await hnf.readBlock(0x9);
   if (tok.length) {
@@ -33,14 +37,16 @@ export async function inspectSections(hnf: HnfFile): Promise<Record<string, unkn
       };
     } catch (e) {
       out.tokenizer = `invalid HTF block: ${(e as Error).message}`;
+      errors.push(`tokenizer block 0x9 does not decode: ${(e as Error).message}`);
     }
   }
   const hints = await hnf.readBlock(0xa);
   if (hints.length) {
     try {
       out.hints = JSON.parse(new TextDecoder().decode(hints));
-    } catch {
+    } catch (e) {
       out.hints = "(not valid JSON)";
+      errors.push(`execution hints block 0xA is not valid JSON: ${(e as Error).message}`);
     }
   }
   const bin = await hnf.readBlock(0xb);
@@ -49,6 +55,7 @@ export async function inspectSections(hnf: HnfFile): Promise<Record<string, unkn
       out.hints_binary = decodeHintsBinary(bin);
     } catch (e) {
       out.hints_binary = `invalid: ${(e as Error).message}`;
+      errors.push(`binary hints block 0xB does not decode: ${(e as Error).message}`);
     }
   }
   return out;

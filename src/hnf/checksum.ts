@@ -5,7 +5,7 @@
  * @module
  */
 import { crc32, createXXHash3 } from "hash-wasm";
-import { HNF_DATA_START } from "./constants.ts";
+import { HNF_DATA_START, HNF_MANIFEST_CHECK_OFFSET } from "./constants.ts";
 
 /** An incremental XXH3-64 hasher. */
 export interface Xxh3 {
@@ -59,7 +59,8 @@ export function xxh3(...parts: Uint8Array[]): bigint {
 
 /**
  * The header CRC-32 as the reference computes it (§2): over the 64-byte header with flags,
- * manifest_offset, manifest_size, file_size and checksum zeroed, followed by the 512-byte table.
+ * manifest_offset, manifest_size, file_size, checksum and the manifest checksum zeroed, followed
+ * by the 512-byte table.
  *
  * @example
  * ```ts
@@ -70,6 +71,23 @@ export function xxh3(...parts: Uint8Array[]): bigint {
 export async function headerCrc(headerAndTable: Uint8Array): Promise<number> {
   const buf = headerAndTable.slice(0, HNF_DATA_START);
   buf.fill(0, 0x0c, 0x10);
-  buf.fill(0, 0x20, 0x3c);
+  // 0x3C, reserved in the reference (always 0 there), holds our manifest checksum, which is
+  // written at finalisation like the fields above: zeroed too, so reference files still match.
+  buf.fill(0, 0x20, 0x40);
   return parseInt(await crc32(buf), 16) >>> 0;
+}
+
+/**
+ * Our manifest checksum (header 0x3C, docs/HNFv9.md): the low 32 bits of XXH3-64 over header
+ * bytes 0x00–0x3B (flags, offsets, sizes and the CRC included) followed by the manifest, so
+ * every byte of the header and manifest is covered by it or by the CRC.
+ *
+ * @example
+ * ```ts
+ * import { manifestCheck } from "./checksum.ts";
+ * console.log(typeof manifestCheck(new Uint8Array(64), new Uint8Array(2))); // "number"
+ * ```
+ */
+export function manifestCheck(header: Uint8Array, manifest: Uint8Array): number {
+  return Number(xxh3(header.subarray(0, HNF_MANIFEST_CHECK_OFFSET), manifest) & 0xffffffffn);
 }

@@ -23,6 +23,12 @@ export const HNF_BLOCK_ENTRY_SIZE = 32;
 export const HNF_DATA_START = HNF_HEADER_SIZE + HNF_BLOCK_COUNT * HNF_BLOCK_ENTRY_SIZE;
 /** §1: alignment of blocks, the manifest and (our choice) every tensor. */
 export const HNF_ALIGN = 32;
+/**
+ * §2 offset of the header's `reserved` u32, which holds our manifest checksum (docs/HNFv9.md):
+ * the low 32 bits of XXH3-64 over header bytes 0x00–0x3B followed by the manifest. The runtime
+ * reads this field into its header struct and never uses it.
+ */
+export const HNF_MANIFEST_CHECK_OFFSET = 0x3c;
 
 /** §3: block ids (table positions). */
 export const BlockId = {

@@ -10,6 +10,7 @@ import {
   HNF_DATA_START,
   HNF_HEADER_SIZE,
   HNF_MAGIC,
+  HNF_MANIFEST_CHECK_OFFSET,
   HNF_VERSION_MAJOR,
   HNF_VERSION_MINOR,
 } from "./constants.ts";
@@ -36,6 +37,11 @@ export interface HnfHeader {
   fileSize: number;
   /** Header CRC-32 (§2). */
   checksum: number;
+  /**
+   * The §2 `reserved` u32: our manifest checksum (low 32 bits of XXH3-64 of header bytes
+   * 0x00–0x3B and the manifest), 0 in files of other writers.
+   */
+  manifestCheck: number;
 }
 
 /** One block-table entry (§3). */
@@ -71,7 +77,9 @@ function u64(dv: DataView, off: number, what: string): number {
  * ```
  */
 export function encodeHeaderAndTable(
-  h: Pick<HnfHeader, "flags" | "manifestOffset" | "manifestSize" | "fileSize" | "checksum">,
+  h:
+    & Pick<HnfHeader, "flags" | "manifestOffset" | "manifestSize" | "fileSize" | "checksum">
+    & Partial<Pick<HnfHeader, "manifestCheck">>,
   blocks: readonly HnfBlockEntry[],
 ): Uint8Array {
   const out = new Uint8Array(HNF_DATA_START);
@@ -87,6 +95,7 @@ export function encodeHeaderAndTable(
   dv.setBigUint64(0x28, BigInt(h.manifestSize), true);
   dv.setBigUint64(0x30, BigInt(h.fileSize), true);
   dv.setUint32(0x38, h.checksum >>> 0, true);
+  dv.setUint32(HNF_MANIFEST_CHECK_OFFSET, (h.manifestCheck ?? 0) >>> 0, true);
   for (let i = 0; i < HNF_BLOCK_COUNT; i++) {
     const e = blocks[i];
     const at = HNF_HEADER_SIZE + i * HNF_BLOCK_ENTRY_SIZE;
@@ -139,6 +148,7 @@ export function decodeHeaderAndTable(
     manifestSize: u64(dv, 0x28, "manifest_size"),
     fileSize: u64(dv, 0x30, "file_size"),
     checksum: dv.getUint32(0x38, true),
+    manifestCheck: dv.getUint32(HNF_MANIFEST_CHECK_OFFSET, true),
   };
   if (header.versionMajor !== HNF_VERSION_MAJOR) {
     throw new HeliosError(

@@ -9,7 +9,6 @@ import { openForRead, readExactly } from "../io.ts";
 import { getKernel } from "../hqs/registry.ts";
 import type { HqsFormat } from "../hqs/kernel.ts";
 import { decodeToF32 } from "../safetensors/dtype.ts";
-import { createXxh3, headerCrc } from "./checksum.ts";
 import {
   BLOCK_NAMES,
   dtypeByteSize,
@@ -19,10 +18,14 @@ import {
 } from "./constants.ts";
 import { decodeHeaderAndTable, type HnfBlockEntry, type HnfHeader } from "./header.ts";
 import type { ManifestTensor } from "./manifest.ts";
+import { checkLayout, verifyHnf } from "./verify.ts";
 
 /** Options of {@link openHnf}. */
 export interface OpenHnfOptions {
-  /** Verify the header CRC and every block's XXH3 (reads the whole file; default true). */
+  /**
+   * Verify the header CRC, the manifest checksum, every block's XXH3, the padding and the
+   * flags (reads the whole file; default true).
+   */
   verifyChecksums?: boolean;
 }
 
@@ -40,6 +43,11 @@ export interface HnfFile {
   tensors: ManifestTensor[];
   /** Whether checksums were verified (and matched) at open. */
   checksumsVerified: boolean;
+  /**
+   * Whether the manifest checksum (header 0x3C) was verified; false without verification and
+   * for files of other writers, which leave it 0.
+   */
+  manifestChecked: boolean;
   /** Raw bytes of a block (empty when absent). */
   readBlock(id: number): Promise<Uint8Array>;
   /** Raw payload of a tensor. */
@@ -138,7 +146,7 @@ export async function openHnf(path: string, options: OpenHnfOptions = {}): Promi
     const mbytes = await readAt(file, header.manifestOffset, header.manifestSize, path);
     let manifest: Record<string, unknown>;
     try {
-      manifest = JSON.parse(new TextDecoder().decode(mbytes));
+      manifest = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(mbytes));
     } catch (e) {
       throw new HeliosError(
         "BAD_HNF",
@@ -183,32 +191,18 @@ export async function openHnf(path: string, options: OpenHnfOptions = {}): Promi
         );
       }
     }
+    checkLayout(path, header, blocks, tensors);
     let verified = false;
+    let manifestChecked = false;
     if (options.verifyChecksums ?? true) {
-      const crc = await headerCrc(head);
-      if (crc !== header.checksum) {
-        throw new HeliosError(
-          "BAD_HNF",
-          `${path}: header CRC-32 is ${header.checksum.toString(16)}, computed ${crc.toString(16)}`,
-        );
-      }
-      for (const [i, b] of blocks.entries()) {
-        if (b.size === 0) continue;
-        const h = await createXxh3();
-        const chunk = 8 << 20;
-        for (let off = 0; off < b.size; off += chunk) {
-          h.update(await readAt(file, b.offset + off, Math.min(chunk, b.size - off), path));
-        }
-        const got = h.digest();
-        if (got !== b.checksum) {
-          throw new HeliosError(
-            "BAD_HNF",
-            `${path}: block ${i} (${BLOCK_NAMES[i]}) XXH3 is ${b.checksum.toString(16)}, computed ${
-              got.toString(16)
-            }`,
-          );
-        }
-      }
+      const read = (pos: number, len: number) => readAt(file, pos, len, path);
+      manifestChecked = await verifyHnf(path, read, {
+        head,
+        header,
+        blocks,
+        tensors,
+        manifest: mbytes,
+      });
       verified = true;
     }
     const byName = new Map(tensors.map((t) => [t.name, t]));
@@ -224,6 +218,7 @@ export async function openHnf(path: string, options: OpenHnfOptions = {}): Promi
       manifest,
       tensors,
       checksumsVerified: verified,
+      manifestChecked,
       readBlock: (id) =>
         blocks[id]?.size
           ? readAt(file, blocks[id].offset, blocks[id].size, path)

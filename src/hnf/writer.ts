@@ -6,7 +6,7 @@
  * @module
  */
 import { assertInternal, HeliosError } from "../errors.ts";
-import { createXxh3, headerCrc, type Xxh3 } from "./checksum.ts";
+import { createXxh3, headerCrc, manifestCheck, type Xxh3 } from "./checksum.ts";
 import {
   BLOCK_NAMES,
   dtypeByteSize,
@@ -284,10 +284,18 @@ export class HnfWriter {
       blocks,
     );
     const checksum = await headerCrc(pre);
-    const final = encodeHeaderAndTable(
+    const unchecked = encodeHeaderAndTable(
       { flags: opts.flags, manifestOffset, manifestSize: bytes.length, fileSize, checksum },
       blocks,
     );
+    const final = encodeHeaderAndTable({
+      flags: opts.flags,
+      manifestOffset,
+      manifestSize: bytes.length,
+      fileSize,
+      checksum,
+      manifestCheck: manifestCheck(unchecked, bytes),
+    }, blocks);
     try {
       await this.#file.seek(0, Deno.SeekMode.Start);
       await this.#writeRaw(final);
