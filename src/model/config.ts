@@ -157,6 +157,11 @@ export function optInt(c: JsonObject, key: string, fallback: number, where: stri
   return checkIntLimit(v, key, where);
 }
 
+/** An optional key that sizes tensors: absent is 0 ("not given"), present must be positive. */
+function optPositive(c: JsonObject, key: string, where: string): number {
+  return c[key] === undefined || c[key] === null ? 0 : positiveInt(c, key, where);
+}
+
 /**
  * Reads an optional finite number key, else `fallback` (which may be `undefined`).
  *
@@ -236,12 +241,12 @@ export function readTextDims(config: JsonObject, where: string): TextDims {
   return {
     numLayers,
     hiddenSize,
-    intermediateSize: optInt(c, "intermediate_size", 0, where),
+    intermediateSize: optPositive(c, "intermediate_size", where),
     numHeads,
     numKvHeads,
     headDim: explicitHeadDim || hiddenSize / numHeads,
-    vocabSize: optInt(c, "vocab_size", 0, where),
-    maxPositions: optInt(c, "max_position_embeddings", 0, where),
+    vocabSize: optPositive(c, "vocab_size", where),
+    maxPositions: optPositive(c, "max_position_embeddings", where),
     ropeTheta: rope.global.theta,
     rope,
     ...(layerTypes ? { layerTypes } : {}),

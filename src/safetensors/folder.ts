@@ -79,7 +79,7 @@ async function readHeaderFrom(file: Deno.FsFile, path: string): Promise<Safetens
   await readExactly(file, 8, json, path, "BAD_SAFETENSORS");
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(json);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(json);
   } catch {
     throw new HeliosError("BAD_SAFETENSORS", `${path}: header is not valid UTF-8`);
   }
