@@ -1,7 +1,7 @@
 /**
  * The command line as a user runs it, in a subprocess: exit codes (0 ok, 1 failure, 2 usage),
  * one-line errors, generate → convert → inspect, the runtime switch, dry runs, JSON reports,
- * refusing to overwrite, and Ctrl-C leaving nothing behind.
+ * refusing to overwrite, and Ctrl-C, SIGTERM and SIGHUP leaving nothing behind.
  */
 import assert from "node:assert/strict";
 import { generateModel, openHnf } from "../mod.ts";
@@ -193,59 +193,61 @@ Deno.test("an existing output without --force exits 1 and is left untouched", as
   });
 });
 
-Deno.test("Ctrl-C during a conversion exits 1 and leaves no output or temp file", async () => {
-  await withTempDir(async (dir) => {
-    // ~16 M parameters: a few seconds of HQ5K search on one thread.
-    const d = {
-      hidden: 1024,
-      inter: 2048,
-      layers: 2,
-      heads: 8,
-      kvHeads: 8,
-      vocab: 320,
-      tied: false,
-      bias: false,
-    };
-    await generateModel(`${dir}/m`, {
-      arch: "llama",
-      tokenizer: false,
-      edit: (t) => ({
-        config: {
-          ...t.config,
-          hidden_size: d.hidden,
-          intermediate_size: d.inter,
-          num_attention_heads: d.heads,
-          num_key_value_heads: d.kvHeads,
-        },
-        tensors: llamaTensors(d),
-      }),
-    });
-    const child = command([`${dir}/m`, "-o", `${dir}/big.hnf`, "--threads", "1"]).spawn();
-    const status = child.status;
-    let exited = false;
-    status.then(() => exited = true);
-    const stdout = new Response(child.stdout).text();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let stderr = "";
-    while (!/\[\d+\/\d+ tensors\]/.test(stderr)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stderr += value;
-    }
-    assert.ok(!exited, `still running when interrupted; stderr: ${stderr}`);
-    assert.match(stderr, /\[\d+\/\d+ tensors\]/, "a progress line was shown");
-    child.kill("SIGINT");
-    const drain = (async () => {
-      for (;;) {
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  Deno.test(`${signal} during a conversion exits 1 and leaves no output or temp file`, async () => {
+    await withTempDir(async (dir) => {
+      // ~16 M parameters: a few seconds of HQ5K search on one thread.
+      const d = {
+        hidden: 1024,
+        inter: 2048,
+        layers: 2,
+        heads: 8,
+        kvHeads: 8,
+        vocab: 320,
+        tied: false,
+        bias: false,
+      };
+      await generateModel(`${dir}/m`, {
+        arch: "llama",
+        tokenizer: false,
+        edit: (t) => ({
+          config: {
+            ...t.config,
+            hidden_size: d.hidden,
+            intermediate_size: d.inter,
+            num_attention_heads: d.heads,
+            num_key_value_heads: d.kvHeads,
+          },
+          tensors: llamaTensors(d),
+        }),
+      });
+      const child = command([`${dir}/m`, "-o", `${dir}/big.hnf`, "--threads", "1"]).spawn();
+      const status = child.status;
+      let exited = false;
+      status.then(() => exited = true);
+      const stdout = new Response(child.stdout).text();
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let stderr = "";
+      while (!/\[\d+\/\d+ tensors\]/.test(stderr)) {
         const { value, done } = await reader.read();
-        if (done) return;
+        if (done) break;
         stderr += value;
       }
-    })();
-    const { code } = await status;
-    await Promise.all([drain, stdout]);
-    assert.equal(code, 1, stderr);
-    assert.match(stderr, /error: Conversion cancelled/);
-    assert.deepEqual(await listDir(dir), ["m"], "no output, no .big.hnf.*.tmp");
+      assert.ok(!exited, `still running when interrupted; stderr: ${stderr}`);
+      assert.match(stderr, /\[\d+\/\d+ tensors\]/, "a progress line was shown");
+      child.kill(signal);
+      const drain = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          stderr += value;
+        }
+      })();
+      const { code } = await status;
+      await Promise.all([drain, stdout]);
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /error: Conversion cancelled/);
+      assert.deepEqual(await listDir(dir), ["m"], "no output, no .big.hnf.*.tmp");
+    });
   });
-});
+}
