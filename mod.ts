@@ -82,6 +82,7 @@ export {
 } from "./src/model/mod.ts";
 export type {
   AudioDims,
+  ExpectedShape,
   IgnoredTensor,
   JsonObject,
   MappedTensor,
@@ -89,6 +90,7 @@ export type {
   MapResult,
   ModelSpec,
   MoeDims,
+  RequiredTensor,
   TensorClass,
   TextDims,
   TowerRole,

@@ -25,13 +25,31 @@ function params(runs: number, ms = 8000): fc.Parameters<unknown> {
   return { seed: SEED, numRuns: Math.ceil(runs * SCALE), interruptAfterTimeLimit: ms * SCALE };
 }
 
-/** Runs `fn`; anything thrown must be a one-line HeliosError. */
-async function acceptOrRefuse<T>(fn: () => T | Promise<T>): Promise<T | HeliosError> {
+/** Outcomes per category (printed with FUZZ_REPORT=1, for the record; never asserted). */
+const tally: Record<string, Record<string, number>> = {};
+if (Deno.env.get("FUZZ_REPORT") === "1") {
+  globalThis.addEventListener("unload", () => console.error(JSON.stringify(tally, null, 1)));
+}
+
+function record(category: string, outcome: string) {
+  const t = (tally[category] ??= {});
+  t[outcome] = (t[outcome] ?? 0) + 1;
+}
+
+/** Runs `fn` (a mutant of `category`); anything thrown must be a one-line HeliosError. */
+async function acceptOrRefuse<T>(
+  category: string,
+  fn: () => T | Promise<T>,
+): Promise<T | HeliosError> {
+  const count = (outcome: string) => record(category, outcome);
   try {
-    return await fn();
+    const r = await fn();
+    count("accepted");
+    return r;
   } catch (e) {
     assert.ok(e instanceof HeliosError, `expected a HeliosError, got ${(e as Error)?.stack ?? e}`);
     assert.ok(!e.message.includes("\n"), `multi-line message: ${e.message}`);
+    count(`refused ${e.code}`);
     return e;
   }
 }
@@ -75,8 +93,9 @@ Deno.test("fuzz: safetensors headers are accepted only when they tile the data e
       const bytes = mutate(new TextEncoder().encode(json), ed);
       const text = new TextDecoder().decode(bytes);
       const start = 8 + bytes.length;
-      const r = await acceptOrRefuse(() =>
-        parseHeaderJson(text, start, start + dataSize, "f.safetensors")
+      const r = await acceptOrRefuse(
+        "safetensors header",
+        () => parseHeaderJson(text, start, start + dataSize, "f.safetensors"),
       );
       if (r instanceof HeliosError) return;
       let end = start;
@@ -107,7 +126,7 @@ Deno.test("fuzz: whole safetensors files with flipped bytes are read or refused 
     fc.asyncProperty(edits(3), async (ed) => {
       const path = `${dir}/f${i++}.safetensors`;
       await Deno.writeFile(path, mutate(file, ed));
-      await acceptOrRefuse(() => readSafetensorsHeader(path));
+      await acceptOrRefuse("safetensors file", () => readSafetensorsHeader(path));
       await Deno.remove(path);
     }),
     params(150),
@@ -160,15 +179,15 @@ Deno.test("fuzz: config values are validated, and accepted ones fit their hint f
       async (modelType, over) => {
         const config = { model_type: modelType, ...BASE_CONFIG, ...over };
         const role = modelType === "clip" ? "vision" : modelType === "whisper" ? "audio" : "text";
-        const spec = await acceptOrRefuse(() => specFromConfig(config, role, "m"));
+        const spec = await acceptOrRefuse("config.json", () => specFromConfig(config, role, "m"));
         if (spec instanceof HeliosError) return;
         if (spec.text) {
           assert.ok(spec.text.numKvHeads <= spec.text.numHeads);
           assert.ok(spec.text.numLayers <= 4096 && spec.text.hiddenSize <= 1 << 20);
         }
         const towers = [{ spec, tensors: [] }];
-        await acceptOrRefuse(() => buildHintsBinary(towers));
-        await acceptOrRefuse(() => buildHintsJson(towers));
+        await acceptOrRefuse("hints binary", () => buildHintsBinary(towers));
+        await acceptOrRefuse("hints json", () => buildHintsJson(towers));
       },
     ),
     params(600),
@@ -185,14 +204,14 @@ Deno.test("fuzz: tokenizer files and HTF blocks are read or refused cleanly", as
   assert.ok(htf);
   await fc.assert(
     fc.asyncProperty(edits(6), async (ed) => {
-      await acceptOrRefuse(() => readHtf(mutate(htf.blob, ed)));
+      await acceptOrRefuse("HTF block", () => readHtf(mutate(htf.blob, ed)));
     }),
     params(300),
   );
   await fc.assert(
     fc.asyncProperty(edits(3), async (ed) => {
       await Deno.writeFile(`${dir}/m/tokenizer.json`, mutate(tokJson, ed));
-      await acceptOrRefuse(() => buildHtf([{ dir: `${dir}/m`, domain: "text" }]));
+      await acceptOrRefuse("tokenizer.json", () => buildHtf([{ dir: `${dir}/m`, domain: "text" }]));
     }),
     params(25),
   );
@@ -213,7 +232,10 @@ Deno.test("fuzz: every single-byte change of a written HNF file is caught by ope
   await fc.assert(
     fc.asyncProperty(at, fc.integer({ min: 1, max: 255 }), async (pos, x) => {
       await Deno.writeFile(`${dir}/bad.hnf`, mutate(good, [[pos, x]]));
-      const r = await acceptOrRefuse(async () => (await openHnf(`${dir}/bad.hnf`)).close());
+      const r = await acceptOrRefuse(
+        "HNF single byte",
+        async () => (await openHnf(`${dir}/bad.hnf`)).close(),
+      );
       assert.ok(r instanceof HeliosError, `byte ${pos} ^ ${x} went unnoticed`);
     }),
     params(250, 15000),
@@ -237,7 +259,7 @@ Deno.test("fuzz: a quantized conversion cancelled part-way rejects with its own 
         const controller = new AbortController();
         let events = 0;
         // Small chunks: many encodes are in flight in the pool when the cancel lands.
-        const r = await acceptOrRefuse(() =>
+        const r = await acceptOrRefuse("cancelled conversion", () =>
           convert({
             models: { text: `${dir}/m` },
             output: `${out}/x.hnf`,
@@ -248,8 +270,7 @@ Deno.test("fuzz: a quantized conversion cancelled part-way rejects with its own 
             onEvent: (e) => {
               if (e.type === "progress" && ++events === after) controller.abort();
             },
-          })
-        );
+          }));
         if (r instanceof HeliosError) {
           assert.equal(r.code, "ABORTED", r.message);
           assert.match(r.message, /Conversion cancelled/);
@@ -350,6 +371,7 @@ Deno.test("fuzz: Ctrl-C at any moment of an HQ5.1K run leaves its own error and 
           ms,
         );
         const left = await listDir(`${dir}/o`);
+        record("CLI SIGINT", r.code === 0 ? "finished first" : "cancelled cleanly");
         if (r.code === 0) assert.deepEqual(left, ["x.hnf"], "finished before the signal");
         else {
           assertCleanFailure(r, /error: Conversion cancelled/);
@@ -404,6 +426,7 @@ Deno.test("fuzz: a full disk during a quantized conversion reports ENOSPC and le
           ]);
           assert.equal(r.code, 1, r.stderr);
           assertCleanFailure(r, /No space left on device|os error 28/);
+          record("CLI full disk", "ENOSPC reported, nothing left");
           assert.deepEqual(await listDir(mnt), [], "no output, no temp file");
         },
       ),

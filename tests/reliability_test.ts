@@ -4,7 +4,7 @@
  * config, absurd config values, and safetensors files the Rust crate would reject.
  */
 import assert from "node:assert/strict";
-import { convert, generateModel, planConversion } from "../mod.ts";
+import { convert, generateModel, HnfWriter, planConversion } from "../mod.ts";
 import { buildHintsBinary } from "../src/hints/mod.ts";
 import { readTextDims, specFromConfig } from "../src/model/mod.ts";
 import { openSafetensorsFolder } from "../src/safetensors/mod.ts";
@@ -240,4 +240,31 @@ Deno.test("JSON syntax errors quoting raw text with newlines stay one line", asy
   const e = await assertHeliosError(planConversion({ models: { text: m } }), "BAD_CONFIG");
   assert.match(e.message, /config\.json: invalid JSON/);
   assert.deepEqual(await listDir(dir), ["m"]);
+});
+
+Deno.test("inspect prints the report, then exits 1, when the tokenizer block does not decode", async () => {
+  const dir = await tempDir();
+  const w = await HnfWriter.create(`${dir}/bad-tok.hnf`);
+  await w.beginBlock(0);
+  await w.beginTensor({ name: "text.a", dtype: "fp16", shape: [2] });
+  await w.write(new Uint8Array(4));
+  await w.endTensor();
+  await w.writeBlock(0x9, new TextEncoder().encode("not an HTF blob"));
+  await w.finish({ flags: 0x100, manifest: {} });
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli.ts", import.meta.url).pathname,
+      "inspect",
+      `${dir}/bad-tok.hnf`,
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const err = new TextDecoder().decode(stderr).trim();
+  assert.equal(code, 1, err);
+  assert.match(new TextDecoder().decode(stdout), /text\.a/);
+  assert.match(err, /^error: .*bad-tok\.hnf: tokenizer block 0x9 does not decode/);
+  assert.equal(err.split("\n").length, 1);
 });
