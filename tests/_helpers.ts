@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { HeliosError } from "../src/errors.ts";
 import { generateModel, type GenerateOptions } from "../src/fixtures/mod.ts";
+import { llamaTensors } from "../src/fixtures/archs.ts";
 import type { TowerRole } from "../src/model/mod.ts";
 
 /** Real configs and tokenizers (no weights) in ../shared/fixtures, next to the repository. */
@@ -111,4 +112,35 @@ export function f16Rounded(x: Float32Array): Float32Array {
   const h = new Float16Array(x.length);
   h.set(x);
   return Float32Array.from(h);
+}
+
+/**
+ * Generates a ~16 M-parameter Llama (hidden 1024, no tokenizer) into `dir`: seconds of
+ * quantization, long enough for a signal or a full disk to land mid-conversion.
+ */
+export async function mediumLlama(dir: string): Promise<void> {
+  const d = {
+    hidden: 1024,
+    inter: 2048,
+    layers: 2,
+    heads: 8,
+    kvHeads: 8,
+    vocab: 320,
+    tied: false,
+    bias: false,
+  };
+  await generateModel(dir, {
+    arch: "llama",
+    tokenizer: false,
+    edit: (t) => ({
+      config: {
+        ...t.config,
+        hidden_size: d.hidden,
+        intermediate_size: d.inter,
+        num_attention_heads: d.heads,
+        num_key_value_heads: d.kvHeads,
+      },
+      tensors: llamaTensors(d),
+    }),
+  });
 }

@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { generateModel, openHnf } from "../mod.ts";
-import { llamaTensors } from "../src/fixtures/archs.ts";
-import { listDir, withTempDir } from "./_helpers.ts";
+import { listDir, mediumLlama, withTempDir } from "./_helpers.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -197,30 +196,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   Deno.test(`${signal} during a conversion exits 1 and leaves no output or temp file`, async () => {
     await withTempDir(async (dir) => {
       // ~16 M parameters: a few seconds of HQ5K search on one thread.
-      const d = {
-        hidden: 1024,
-        inter: 2048,
-        layers: 2,
-        heads: 8,
-        kvHeads: 8,
-        vocab: 320,
-        tied: false,
-        bias: false,
-      };
-      await generateModel(`${dir}/m`, {
-        arch: "llama",
-        tokenizer: false,
-        edit: (t) => ({
-          config: {
-            ...t.config,
-            hidden_size: d.hidden,
-            intermediate_size: d.inter,
-            num_attention_heads: d.heads,
-            num_key_value_heads: d.kvHeads,
-          },
-          tensors: llamaTensors(d),
-        }),
-      });
+      await mediumLlama(`${dir}/m`);
       const child = command([`${dir}/m`, "-o", `${dir}/big.hnf`, "--threads", "1"]).spawn();
       const status = child.status;
       let exited = false;

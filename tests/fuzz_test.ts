@@ -9,13 +9,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { convert, generateModel, openHnf } from "../mod.ts";
 import { HeliosError } from "../src/errors.ts";
-import { llamaTensors } from "../src/fixtures/archs.ts";
 import { buildHintsBinary, buildHintsJson } from "../src/hints/mod.ts";
 import { buildHtf, readHtf } from "../src/htf/mod.ts";
 import { specFromConfig } from "../src/model/mod.ts";
 import { parseHeaderJson } from "../src/safetensors/header.ts";
 import { readSafetensorsHeader } from "../src/safetensors/mod.ts";
-import { listDir, tempDir } from "./_helpers.ts";
+import { listDir, mediumLlama, tempDir } from "./_helpers.ts";
 
 const SCALE = Number(Deno.env.get("FUZZ_RUNS") ?? "1");
 const SEED = 20261202;
@@ -321,34 +320,6 @@ async function runCli(args: string[], signalAfterMs?: number) {
   return { code, stderr };
 }
 
-/** A ~16 M-parameter Llama: seconds of work, enough for a signal or a full disk to land. */
-async function mediumModel(dir: string) {
-  const d = {
-    hidden: 1024,
-    inter: 2048,
-    layers: 2,
-    heads: 8,
-    kvHeads: 8,
-    vocab: 320,
-    tied: false,
-    bias: false,
-  };
-  await generateModel(dir, {
-    arch: "llama",
-    tokenizer: false,
-    edit: (t) => ({
-      config: {
-        ...t.config,
-        hidden_size: d.hidden,
-        intermediate_size: d.inter,
-        num_attention_heads: d.heads,
-        num_key_value_heads: d.kvHeads,
-      },
-      tensors: llamaTensors(d),
-    }),
-  });
-}
-
 function assertCleanFailure(r: { code: number; stderr: string }, pattern: RegExp) {
   const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
   assert.equal(errors.length, 1, r.stderr);
@@ -358,7 +329,7 @@ function assertCleanFailure(r: { code: number; stderr: string }, pattern: RegExp
 
 Deno.test("fuzz: Ctrl-C at any moment of an HQ5.1K run leaves its own error and no file", async () => {
   const dir = await tempDir();
-  await mediumModel(`${dir}/m`);
+  await mediumLlama(`${dir}/m`);
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 0, max: 1500 }),
@@ -408,7 +379,7 @@ Deno.test("fuzz: a full disk during a quantized conversion reports ENOSPC and le
   }
   try {
     const dir = await tempDir();
-    await mediumModel(`${dir}/m`);
+    await mediumLlama(`${dir}/m`);
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("HQ5.1K", "HQ4.1K", "HQ5K", "FP16"),

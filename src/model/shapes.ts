@@ -195,12 +195,18 @@ export function decoderRequired(prefix: string, d: TextDims, moe?: MoeDims): Req
   return out;
 }
 
-/** The shape of an encoder layer tensor (`layerN.attn.*`, `layerN.mlp.fc1/fc2.*`, `ln1/ln2`). */
+/**
+ * The shape of an encoder layer tensor (`layerN.attn.*`, `layerN.mlp.fc1/fc2.*`, `ln1/ln2`), or
+ * `undefined` for a name that is not one.
+ */
 function encoderLayerExpect(
-  part: string,
-  layer: number,
+  rest: string,
   dims: { hidden: number; inter: number; layers: number; layersKey: string; interKey: string },
 ): ExpectedShape | undefined {
+  const m = LAYER.exec(rest);
+  if (!m) return undefined;
+  const layer = Number(m[1]);
+  const part = m[2];
   if (layer >= dims.layers) {
     return {
       shape: [],
@@ -278,9 +284,7 @@ export function visionExpect(rest: string, v: VisionDims): ExpectedShape | undef
     case "head.weight":
       return exp([known(v.projectionDim), h], "projection_dim × hidden_size");
   }
-  const m = LAYER.exec(rest);
-  if (!m) return undefined;
-  return encoderLayerExpect(m[2], Number(m[1]), {
+  return encoderLayerExpect(rest, {
     hidden: h,
     inter: v.intermediateSize,
     layers: v.numLayers,
@@ -327,9 +331,7 @@ export function audioExpect(rest: string, a: AudioDims): ExpectedShape | undefin
     case "pos_embed.weight":
       return exp([a.maxSourcePositions, h], "max_source_positions × d_model");
   }
-  const m = LAYER.exec(rest);
-  if (!m) return undefined;
-  return encoderLayerExpect(m[2], Number(m[1]), {
+  return encoderLayerExpect(rest, {
     hidden: h,
     inter: a.ffnDim,
     layers: a.numLayers,
