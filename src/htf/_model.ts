@@ -5,7 +5,7 @@
  * @module
  */
 
-import { HeliosError } from "../errors.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
 import {
   asId,
   isObject,
@@ -113,7 +113,7 @@ function parseVocabObject(v: unknown, file: string, where: string): Map<string, 
       throw new HeliosError(
         "BAD_TOKENIZER",
         `${file}: token ${JSON.stringify(token)} has id ${
-          JSON.stringify(raw)
+          quoteJson(raw)
         }, not an integer in 0..2^31-1`,
       );
     }
@@ -149,7 +149,7 @@ function parseMerges(
     if (pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
       throw new HeliosError(
         "BAD_TOKENIZER",
-        `${file}: merge ${i} ${JSON.stringify(m)} is not two tokens`,
+        `${file}: merge ${i} ${quoteJson(m)} is not two tokens`,
       );
     }
     const [a, b] = pair as [string, string];
@@ -159,7 +159,7 @@ function parseMerges(
       if (id === undefined) {
         throw new HeliosError(
           "BAD_TOKENIZER",
-          `${file}: merge ${i} ${JSON.stringify(m)} names ${
+          `${file}: merge ${i} ${quoteJson(m)} names ${
             JSON.stringify(tok)
           }, which is not in the vocab`,
         );
@@ -170,7 +170,7 @@ function parseMerges(
     if (!vocab.has(joined)) {
       throw new HeliosError(
         "BAD_TOKENIZER",
-        `${file}: merge ${i} ${JSON.stringify(m)} makes ${
+        `${file}: merge ${i} ${quoteJson(m)} makes ${
           JSON.stringify(joined)
         }, which is not in the vocab`,
       );

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { HeliosError } from "../errors.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
 import {
   asId,
   isObject,
@@ -130,9 +130,7 @@ export async function prepareTokenizer(
     if (id === undefined) {
       throw new HeliosError(
         "BAD_TOKENIZER",
-        `${addedJsonPath}: ${JSON.stringify(content)} has id ${
-          JSON.stringify(raw)
-        }, not an integer`,
+        `${addedJsonPath}: ${JSON.stringify(content)} has id ${quoteJson(raw)}, not an integer`,
       );
     }
     if (!added.has(id)) added.set(id, addedSpec(id, { content, special: true }));

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
 import type { JsonObject, TextDims } from "./types.ts";
 
 const LAYER_NORM = "a norm other than RMSNorm";
@@ -72,7 +72,7 @@ export function checkGenericConfig(c: JsonObject, d: TextDims, where: string): s
     for (const [re, what] of INEXPRESSIBLE) {
       if (rms && what === LAYER_NORM) continue;
       if (re.test(key) && !isOff(key, v)) {
-        found.set(what, [...(found.get(what) ?? []), `${key}=${JSON.stringify(v)}`]);
+        found.set(what, [...(found.get(what) ?? []), `${key}=${quoteJson(v)}`]);
       }
     }
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
 import { optNum, subConfig } from "./config.ts";
 import type { JsonObject } from "./types.ts";
 
@@ -83,7 +83,7 @@ function readParams(
   if (typeof rawType !== "string") {
     throw new HeliosError(
       "BAD_CONFIG",
-      `${where}: 'rope_type' must be a string, got ${JSON.stringify(rawType)}`,
+      `${where}: 'rope_type' must be a string, got ${quoteJson(rawType)}`,
     );
   }
   const factor = num(r, "factor", where);

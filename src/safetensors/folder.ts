@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HeliosError } from "../errors.ts";
+import { HeliosError, quoteJson } from "../errors.ts";
 import { fsError, openForRead, parseJson, readExactly, readRegularFile } from "../io.ts";
 import { DECODABLE_DTYPES, decodeToF32, DTYPE_SIZES } from "./dtype.ts";
 import {
@@ -111,7 +111,7 @@ async function listShards(
       ) {
         throw new HeliosError(
           "BAD_INDEX",
-          `${indexPath}: tensor '${name}' has an invalid shard name ${JSON.stringify(shard)}`,
+          `${indexPath}: tensor '${name}' has an invalid shard name ${quoteJson(shard)}`,
         );
       }
       map[name] = shard;
