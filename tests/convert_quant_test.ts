@@ -53,7 +53,13 @@ Deno.test("keeps matrices whose rows are not a multiple of 256 in FP16 and says 
   const dir = await tinyModel({
     arch: "llama",
     edit: (t) => ({
-      config: { ...t.config, hidden_size: 320, num_attention_heads: 5, num_key_value_heads: 5 },
+      config: {
+        ...t.config,
+        hidden_size: 320,
+        num_hidden_layers: 1,
+        num_attention_heads: 5,
+        num_key_value_heads: 5,
+      },
       tensors: llamaTensors({
         hidden: 320,
         inter: 512,
