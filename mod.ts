@@ -8,7 +8,7 @@
  * const report = await convert({
  *   models: { text: "models/llama" },
  *   output: "llama.hnf",
- *   quant: "hq5k",
+ *   quant: "hq41k-m",
  *   onEvent: (e) => e.type === "progress" && console.log(e.bytesDone, "/", e.bytesTotal),
  * });
  * const hnf = await openHnf("llama.hnf");
@@ -25,14 +25,31 @@ export {
   convert,
   type ConvertOptions,
   type EmbeddingChoice,
+  type LmHeadChoice,
   type NonfinitePolicy,
+  parseOverrides,
+  parseQuantChoice,
   planConversion,
   type PlannedTensor,
   type PlannedTower,
   type PlanOptions,
   type QuantChoice,
+  type QuantPreset,
   type SkippedTensor,
+  type TensorOverride,
 } from "./src/convert/mod.ts";
+export {
+  assessRuntime,
+  LOADABLE,
+  LOOKUP_DTYPES,
+  MATMUL_DTYPES,
+  RUNTIME_RULES,
+  type RuntimeInputs,
+  type RuntimeReport,
+  type RuntimeRule,
+  type RuntimeTarget,
+  type TowerRuntime,
+} from "./src/runtime/mod.ts";
 export type {
   ConvertEvent,
   DownloadEvent,
@@ -92,6 +109,7 @@ export type {
   MoeDims,
   RequiredTensor,
   TensorClass,
+  TensorRole,
   TextDims,
   TowerRole,
   VisionDims,

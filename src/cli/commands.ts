@@ -3,16 +3,24 @@
  *
  * @module
  */
-import { type ConversionReport, convert, type QuantChoice } from "../convert/mod.ts";
+import {
+  type ConversionReport,
+  convert,
+  type EmbeddingChoice,
+  type LmHeadChoice,
+  type QuantChoice,
+} from "../convert/mod.ts";
+import { overridesFromCli, parseQuantChoice } from "../convert/presets.ts";
+import type { RuntimeTarget } from "../runtime/formats.ts";
+import { renderRuntime } from "../runtime/report.ts";
 import type { ConvertEvent } from "../convert/progress.ts";
 import { HeliosError } from "../errors.ts";
 import { generateModel } from "../fixtures/mod.ts";
 import { openHnf } from "../hnf/reader.ts";
-import { parseQuantName } from "../hqs/mod.ts";
 import type { TowerRole } from "../model/types.ts";
 import { formatBytes, formatSeconds } from "./format.ts";
 import { inspectReport, renderInspect } from "./inspect.ts";
-import { inspectSections } from "./sections.ts";
+import { inspectSections, runtimeOfFile } from "./sections.ts";
 
 /** Options the convert command receives from the parser. */
 export interface ConvertCliOptions {
@@ -26,7 +34,9 @@ export interface ConvertCliOptions {
   token?: string;
   quant?: string;
   runtime?: string;
-  embeddings?: "fp16" | "hq62k" | "hq41k";
+  embeddings?: string;
+  lmHead?: string;
+  override?: string[];
   mse?: boolean;
   fast?: boolean;
   threads?: number;
@@ -39,43 +49,41 @@ export interface ConvertCliOptions {
   verbose?: boolean;
 }
 
-const LEGACY_ONLY = new Set(["hq4k", "hq5k"]);
-
 /** Signals that cancel a conversion (and remove its temp file) instead of killing it. */
 const TERMINATION_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /**
- * Resolves `--quant` and `--runtime` into a format, with a clear error for combinations the
- * target runtime cannot load.
+ * Resolves `--quant` and `--runtime`: the default target is the current runtime (HQ5.1K);
+ * asking for HQ5K/HQ4K without `--runtime` selects the legacy one, and `note` says so.
  *
  * @example
  * ```ts
  * import { resolveQuant } from "./commands.ts";
- * console.log(resolveQuant(undefined, "current")); // "hq51k"
+ * console.log(resolveQuant("HQ5K", undefined).target); // "legacy"
  * ```
  */
-export function resolveQuant(quant: string | undefined, runtime: string | undefined): QuantChoice {
+export function resolveQuant(
+  quant: string | undefined,
+  runtime: string | undefined,
+): { quant: QuantChoice; target: RuntimeTarget; note?: string } {
   if (runtime !== undefined && runtime !== "current" && runtime !== "legacy") {
     throw new HeliosError(
       "BAD_OPTION",
       `--runtime must be 'current' or 'legacy', got '${runtime}'`,
     );
   }
-  if (quant === undefined) return runtime === "current" ? "hq51k" : "hq5k";
-  const q = parseQuantName(quant);
-  if (runtime === "current" && LEGACY_ONLY.has(q)) {
-    throw new HeliosError(
-      "BAD_OPTION",
-      `--quant ${quant} writes ${q}, which the current runtime rejects; use HQ5.1K or HQ4.1K`,
-    );
+  const q = quant === undefined
+    ? (runtime === "legacy" ? "hq5k" : "hq51k")
+    : parseQuantChoice(quant);
+  if (runtime === undefined && (q === "hq5k" || q === "hq4k")) {
+    return {
+      quant: q,
+      target: "legacy",
+      note:
+        `--quant ${quant} writes ${q} for the legacy HELIOS runtime (the current one rejects it; use HQ5.1K or HQ4.1K for it)`,
+    };
   }
-  if (runtime === "legacy" && (q === "hq31k" || q === "hq62k")) {
-    throw new HeliosError(
-      "BAD_OPTION",
-      `--quant ${quant} writes ${q}, which the legacy runtime rejects`,
-    );
-  }
-  return q;
+  return { quant: q, target: runtime ?? "current" };
 }
 
 function summary(r: ConversionReport): string {
@@ -101,9 +109,11 @@ function summary(r: ConversionReport): string {
       }% (${worst.name})`,
     );
   }
+  const copies = r.tensors.filter((t) => t.copyOf);
+  for (const t of copies) lines.push(`${t.name}: ${t.dtype} copy of ${t.copyOf}`);
   const fallbacks = r.tensors.filter((t) => t.note);
   if (fallbacks.length) {
-    lines.push(`${fallbacks.length} weight matrices kept fp16:`);
+    lines.push(`${fallbacks.length} tensors not in the preset's format:`);
     for (const t of fallbacks.slice(0, 10)) lines.push(`  ${t.name}: ${t.note}`);
     if (fallbacks.length > 10) lines.push(`  … and ${fallbacks.length - 10} more (see --json)`);
   }
@@ -111,18 +121,7 @@ function summary(r: ConversionReport): string {
     lines.push(`${r.unmapped.length} tensors not mapped, left out (--allow-unmapped):`);
     for (const u of r.unmapped.slice(0, 20)) lines.push(`  ${u.name} (${u.file})`);
   }
-  const dtypes = [...new Set(r.tensors.map((t) => t.dtype))];
-  const legacy = dtypes.some((d) => LEGACY_ONLY.has(d));
-  const currentOnly = dtypes.some((d) => d === "hq31k" || d === "hq62k");
-  lines.push(
-    `loads in: ${
-      legacy
-        ? "the legacy HELIOS runtime only (hq4k/hq5k were retired on 2026-08-01; use --runtime current)"
-        : currentOnly
-        ? "the current HELIOS runtime only"
-        : "current and legacy HELIOS runtimes"
-    }`,
-  );
+  lines.push(renderRuntime(r.runtime));
   return lines.join("\n");
 }
 
@@ -155,10 +154,8 @@ export async function runConvert(
   if (!opts.output && !opts.dryRun) {
     throw new HeliosError("BAD_OPTION", "No output given: pass -o FILE.hnf");
   }
-  const quant = resolveQuant(opts.quant, opts.runtime);
-  if (opts.embeddings === "hq62k" && opts.runtime === "legacy") {
-    throw new HeliosError("BAD_OPTION", "--embeddings hq62k needs the current runtime");
-  }
+  const { quant, target, note } = resolveQuant(opts.quant, opts.runtime);
+  if (note) console.error(`note: ${note}`);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   // Every usual termination signal cancels the same way, so the temp file is removed.
@@ -170,7 +167,10 @@ export async function runConvert(
       hub: { revision: opts.revision, token: opts.token },
       output: opts.output ?? "",
       quant,
-      embeddings: opts.embeddings,
+      target,
+      embeddings: opts.embeddings as EmbeddingChoice | undefined,
+      lmHead: opts.lmHead as LmHeadChoice | undefined,
+      overrides: overridesFromCli(opts.override ?? []),
       search: opts.fast || opts.mse === false ? "fast" : "mse",
       threads: opts.threads,
       force: opts.force,
@@ -188,7 +188,9 @@ export async function runConvert(
           console.log(
             `${t.name}  ${t.dtype}  [${t.shape.join(", ")}]  ${
               formatBytes(t.bytes)
-            }  ← ${t.source}${t.note ? `  (${t.note})` : ""}`,
+            }  ← ${t.source}${t.copyOf ? ` (copy of ${t.copyOf})` : ""}${
+              t.note ? `  (${t.note})` : ""
+            }`,
           );
         }
       }
@@ -217,7 +219,11 @@ export async function runInspect(
   const hnf = await openHnf(file, { verifyChecksums: opts.verify });
   try {
     const errors: string[] = [];
-    const report = inspectReport(hnf, await inspectSections(hnf, errors));
+    const report = inspectReport(
+      hnf,
+      await inspectSections(hnf, errors),
+      await runtimeOfFile(hnf),
+    );
     console.log(opts.json ? JSON.stringify(report, null, 2) : renderInspect(report));
     if (errors.length > 0) throw new HeliosError("BAD_HNF", `${file}: ${errors[0]}`);
   } finally {

@@ -5,6 +5,7 @@
  */
 import { BLOCK_NAMES } from "../hnf/constants.ts";
 import type { HnfFile } from "../hnf/reader.ts";
+import { renderRuntime, type RuntimeReport } from "../runtime/report.ts";
 import { flagNames, formatBytes, table } from "./format.ts";
 
 /** A JSON-safe description of an HNF file. */
@@ -40,6 +41,8 @@ export interface InspectReport {
   manifest: Record<string, unknown>;
   /** Extra sections (tokenizer, hints), when decodable. */
   sections: Record<string, unknown>;
+  /** Per tower: does the current runtime load, run and chat with it, and why not. */
+  runtime: RuntimeReport;
 }
 
 /**
@@ -49,10 +52,14 @@ export interface InspectReport {
  * ```ts ignore
  * import { openHnf } from "../hnf/reader.ts";
  * import { inspectReport } from "./inspect.ts";
- * const report = inspectReport(await openHnf("model.hnf"), {});
+ * const report = inspectReport(await openHnf("model.hnf"), {}, {});
  * ```
  */
-export function inspectReport(hnf: HnfFile, sections: Record<string, unknown>): InspectReport {
+export function inspectReport(
+  hnf: HnfFile,
+  sections: Record<string, unknown>,
+  runtime: RuntimeReport,
+): InspectReport {
   const h = hnf.header;
   const byDtype: Record<string, { count: number; bytes: number }> = {};
   for (const t of hnf.tensors) {
@@ -102,6 +109,7 @@ export function inspectReport(hnf: HnfFile, sections: Record<string, unknown>): 
     },
     manifest,
     sections,
+    runtime,
   };
 }
 
@@ -172,5 +180,6 @@ export function renderInspect(r: InspectReport): string {
       }
     }
   }
+  out.push("", renderRuntime(r.runtime));
   return out.join("\n");
 }

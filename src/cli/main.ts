@@ -36,18 +36,24 @@ function buildProgram() {
     .option("--token <token>", "Hub access token for gated or private models (default HF_TOKEN)")
     .option(
       "-q, --quant <format>",
-      "weight format: HQ5K (default), HQ4K, HQ5.1K, HQ4.1K, HQ3.1K or FP16",
+      "weight format: HQ5.1K (default), HQ4.1K-M, HQ4.1K, HQ3.1K, FP16; HQ5K/HQ4K for the legacy runtime",
     )
     .option(
       "--runtime <gen>",
-      "target runtime generation: legacy (HQ5K/HQ4K) or current (HQ4.1K/HQ5.1K)",
+      "target runtime: current (default) or legacy (HQ5K/HQ4K)",
     )
-    .addOption(
-      new Option(
-        "--embeddings <format>",
-        "token embedding format (untied embeddings only for hq62k)",
-      )
-        .choices(["fp16", "hq62k", "hq41k"] as const),
+    .option(
+      "--embeddings <format>",
+      "token embedding format: fp16 (default), hq51k or hq62k (not for a tied table)",
+    )
+    .option(
+      "--lm-head <mode>",
+      "tied models: copy (separate lm_head, default when quantized) or tied (no copy)",
+    )
+    .option(
+      "--override <pattern=format>",
+      "format of the tensors whose HNF name matches the glob (repeatable; after --quant)",
+      (v: string, acc: string[] = []) => [...acc, v],
     )
     .option("--no-mse", "fast: min/max parameters, no search")
     .option("--fast", "alias of --no-mse")

@@ -6,6 +6,7 @@
 import type { HnfFile } from "../hnf/reader.ts";
 import { decodeHintsBinary } from "../hints/mod.ts";
 import { describeHtf, readHtf } from "../htf/mod.ts";
+import { assessRuntime, type RuntimeReport } from "../runtime/report.ts";
 
 /**
  * Returns printable sections for the tokenizer and execution-hint blocks of a file. A block
@@ -59,4 +60,28 @@ export async function inspectSections(
     }
   }
   return out;
+}
+
+/**
+ * The "runs in" report of a file, from its tensors, JSON hints and tokenizer (blocks that do
+ * not decode count as absent, as the runtime treats them).
+ *
+ * @example
+ * ```ts ignore
+ * import { runtimeOfFile } from "./sections.ts";
+ * console.log((await runtimeOfFile(hnf)).text?.runs);
+ * ```
+ */
+export async function runtimeOfFile(hnf: HnfFile): Promise<RuntimeReport> {
+  let hints: Record<string, unknown> | null = null;
+  let tokenizer = null;
+  try {
+    const json = await hnf.readBlock(0xa);
+    if (json.length) hints = JSON.parse(new TextDecoder().decode(json));
+  } catch { /* absent for the runtime too */ }
+  try {
+    const tok = await hnf.readBlock(0x9);
+    if (tok.length) tokenizer = readHtf(tok);
+  } catch { /* idem */ }
+  return assessRuntime({ tensors: hnf.tensors, hints, tokenizer });
 }

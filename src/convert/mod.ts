@@ -4,17 +4,21 @@
  *
  * @module
  */
-import { BLOCK_NAMES } from "../hnf/constants.ts";
+import { BLOCK_NAMES, BlockId } from "../hnf/constants.ts";
 import { HnfWriter } from "../hnf/writer.ts";
 import type { HqsSearch } from "../hqs/kernel.ts";
 import { type HubOptions, resolveModels } from "../hub/mod.ts";
+import { readHtf } from "../htf/reader.ts";
 import type { TowerRole } from "../model/types.ts";
+import type { RuntimeTarget } from "../runtime/formats.ts";
+import { assessRuntime, type RuntimeReport } from "../runtime/report.ts";
 import { GENERATOR } from "../version.ts";
 import { buildExtras } from "./extras.ts";
 import { checkOutputPath } from "./output.ts";
 import {
   type ConversionPlan,
   type EmbeddingChoice,
+  type LmHeadChoice,
   planConversion,
   type QuantChoice,
   type SkippedTensor,
@@ -23,6 +27,15 @@ import type { ConvertEvent, TensorReport } from "./progress.ts";
 import { checkAbort, type NonfinitePolicy, writeTensors } from "./run.ts";
 
 export * from "./plan.ts";
+export {
+  checkEmbeddingChoice,
+  chooseDtype,
+  type DtypeContext,
+  type DtypeDecision,
+  dtypeProblem,
+  type DtypeTensor,
+} from "./dtypes.ts";
+export * from "./presets.ts";
 export type * from "./progress.ts";
 export type { NonfinitePolicy } from "./run.ts";
 export { buildExtras, type ConversionExtras } from "./extras.ts";
@@ -38,10 +51,22 @@ export interface ConvertOptions {
   hub?: Omit<HubOptions, "signal" | "onEvent">;
   /** Output .hnf path. */
   output: string;
-  /** Weight-matrix format (default "hq5k"). */
+  /**
+   * Weight-matrix format or mixed preset (default "hq51k"; "hq5k"/"hq4k" without `target`
+   * write for the legacy runtime).
+   */
   quant?: QuantChoice;
-  /** Token-embedding format (default "fp16"). */
+  /** Runtime generation (default "current", "legacy" for `hq5k`/`hq4k`). */
+  target?: RuntimeTarget;
+  /** Token-embedding format: "fp16" (default), "hq51k" or "hq62k". */
   embeddings?: EmbeddingChoice;
+  /** Tied decoders: write a separate `lm_head` ("copy", default when quantized) or not. */
+  lmHead?: LmHeadChoice;
+  /**
+   * Per-tensor formats, glob on the HNF name → format (`{ "text.layer0.*": "fp16" }`), applied
+   * after the preset; the last matching entry wins; refused when the runtime cannot run it.
+   */
+  overrides?: Readonly<Record<string, string>>;
   /** Parameter search: "mse" (default) or "fast". */
   search?: HqsSearch;
   /** Worker threads (default `navigator.hardwareConcurrency`). */
@@ -75,8 +100,14 @@ export interface ConversionReport {
   dryRun: boolean;
   /** Model folders with their detected family. */
   models: { role: TowerRole; dir: string; family: string; detectedBy: string }[];
-  /** Weight-matrix format. */
+  /** Weight-matrix format or preset. */
   quant: QuantChoice;
+  /** Runtime generation written for. */
+  target: RuntimeTarget;
+  /** Whether tied decoders got a separate `lm_head`. */
+  lmHead: LmHeadChoice;
+  /** Per tower: does the current runtime load, run and chat with it, and why not. */
+  runtime: RuntimeReport;
   /** Search used. */
   search: HqsSearch;
   /** Tensors written (planned, on a dry run, without error figures). */
@@ -123,7 +154,19 @@ function plannedReports(plan: ConversionPlan): TensorReport[] {
     clamped: 0,
     nonfiniteZeroed: 0,
     note: t.note,
+    copyOf: t.copyOf,
   }));
+}
+
+/** The "runs in" report of what a plan will write, read from the same blocks as the file. */
+function runtimeOf(plan: ConversionPlan, blocks: Map<number, Uint8Array>): RuntimeReport {
+  const hints = blocks.get(BlockId.EXECUTION_HINTS);
+  const tok = blocks.get(BlockId.TOKENIZER);
+  return assessRuntime({
+    tensors: plan.tensors,
+    hints: hints ? JSON.parse(new TextDecoder().decode(hints)) : null,
+    tokenizer: tok ? readHtf(tok) : null,
+  });
 }
 
 /**
@@ -148,8 +191,11 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
   const plan = await planConversion({
     models,
     quant: options.quant,
+    target: options.target,
     embeddings: options.embeddings,
     allowUnmapped: options.allowUnmapped,
+    lmHead: options.lmHead,
+    overrides: options.overrides,
   });
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
   try {
@@ -165,6 +211,11 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     }
     const extras = await buildExtras(plan, { tokenizer: options.tokenizer });
     for (const w of extras.warnings) warn(w);
+    const runtime = runtimeOf(plan, extras.blocks);
+    const runtimeWarnings = Object.entries(runtime).flatMap(([tower, r]) =>
+      r.rules.flatMap((id, i) => id === "rope-approximated" ? [`${tower}: ${r.reasons[i]}`] : [])
+    );
+    for (const w of runtimeWarnings) warn(w);
     const base = {
       output: options.output,
       models: plan.towers.map((t) => ({
@@ -174,12 +225,15 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
         detectedBy: t.spec.detectedBy,
       })),
       quant: plan.quant,
+      target: plan.target,
+      lmHead: plan.lmHead,
+      runtime,
       search,
       ignored: plan.ignored,
       unmapped: plan.unmapped,
       tokenizer: extras.tokenizer,
       flags: extras.flags,
-      warnings: [...planWarnings, ...extras.warnings],
+      warnings: [...planWarnings, ...extras.warnings, ...runtimeWarnings],
       sourceBytes: plan.sourceBytes,
     };
     if (options.dryRun) {

@@ -7,20 +7,34 @@
  */
 import { assertInternal, HeliosError } from "../errors.ts";
 import { BLOCK_NAMES, dtypeByteSize, type TensorDtype } from "../hnf/constants.ts";
-import type { HqsFormat } from "../hqs/kernel.ts";
 import { checkMappedTensors, loadModelSpec, mapperFor } from "../model/mod.ts";
-import type { MappedTensor, ModelSpec, TensorClass, TowerRole } from "../model/types.ts";
+import type {
+  MappedTensor,
+  ModelSpec,
+  TensorClass,
+  TensorRole,
+  TowerRole,
+} from "../model/types.ts";
+import type { RuntimeTarget } from "../runtime/formats.ts";
 import {
   openSafetensorsFolder,
   type SafetensorsFolder,
   type SourceTensor,
 } from "../safetensors/mod.ts";
+import { checkEmbeddingChoice, chooseDtype, type EmbeddingChoice } from "./dtypes.ts";
+import {
+  parseOverrides,
+  presetFor,
+  type QuantChoice,
+  type QuantPreset,
+  tensorRole,
+} from "./presets.ts";
 
-/** The weight-matrix format chosen with `--quant`. */
-export type QuantChoice = "fp16" | HqsFormat;
+export type { EmbeddingChoice } from "./dtypes.ts";
+export type { QuantChoice } from "./presets.ts";
 
-/** The token-embedding format chosen with `--embeddings`. */
-export type EmbeddingChoice = "fp16" | "hq62k" | "hq41k";
+/** `--lm-head`: write a separate `lm_head` for tied decoders (`copy`), or none (`tied`). */
+export type LmHeadChoice = "copy" | "tied";
 
 /** One model folder of the conversion. */
 export interface PlannedTower {
@@ -44,6 +58,10 @@ export interface PlannedTensor {
   block: number;
   /** Mapper class. */
   class: TensorClass;
+  /** Role that chose its preset format. */
+  role: TensorRole;
+  /** The name of the tensor this one is a copy of (same source, e.g. a tied `lm_head`). */
+  copyOf?: string;
   /** Dtype written. */
   dtype: TensorDtype;
   /** Shape (the source shape, unchanged). */
@@ -52,7 +70,7 @@ export interface PlannedTensor {
   numel: number;
   /** Payload bytes. */
   size: number;
-  /** Why a matrix stays FP16 (row rule, not 2-D, …), when it does. */
+  /** Why its dtype is not the preset's (row rule, hq31k row limit, an override), when so. */
   note?: string;
 }
 
@@ -76,10 +94,16 @@ export interface ConversionPlan {
   ignored: SkippedTensor[];
   /** Tensors no mapper knows: listed, never dropped silently. */
   unmapped: SkippedTensor[];
-  /** Weight-matrix format. */
+  /** Weight-matrix format or preset (`--quant`). */
   quant: QuantChoice;
+  /** Runtime generation written for. */
+  target: RuntimeTarget;
+  /** The preset's dtype per role. */
+  preset: QuantPreset;
   /** Embedding format. */
   embeddings: EmbeddingChoice;
+  /** Whether tied decoders get a separate `lm_head`. */
+  lmHead: LmHeadChoice;
   /** Warnings for the report. */
   warnings: string[];
   /** Total source bytes to read. */
@@ -92,8 +116,13 @@ export interface ConversionPlan {
 export interface PlanOptions {
   /** Model folders by role (the positional model is `text`). */
   models: Partial<Record<TowerRole, string>>;
-  /** Weight-matrix format (default "hq5k"). */
+  /**
+   * Weight-matrix format or mixed preset (default "hq51k"; "hq5k"/"hq4k" without `target`
+   * select the legacy runtime).
+   */
   quant?: QuantChoice;
+  /** Runtime generation (default "current", or "legacy" for `hq5k`/`hq4k`). */
+  target?: RuntimeTarget;
   /** Embedding format (default "fp16"). */
   embeddings?: EmbeddingChoice;
   /**
@@ -101,54 +130,83 @@ export interface PlanOptions {
    * all or nothing, and one unmapped tensor fails the plan with `UNMAPPED_TENSORS`).
    */
   allowUnmapped?: boolean;
+  /**
+   * A separate `lm_head` for tied decoders (default "copy" for quantized current-runtime
+   * output, else "tied").
+   */
+  lmHead?: LmHeadChoice;
+  /** Per-tensor formats: glob on the HNF name → format, applied after the preset, last wins. */
+  overrides?: Readonly<Record<string, string>>;
 }
 
 const ROLE_ORDER: TowerRole[] = ["text", "vision", "audio", "cortex", "code"];
 
-/** Formats the runtime can run a matmul on (reference §7.6): a tied embedding needs one. */
-const MATMUL_FORMATS = new Set<string>(["fp16", "hq4k", "hq5k", "hq31k", "hq41k", "hq51k"]);
+const LEGACY_FORMATS = new Set<string>(["hq4k", "hq5k"]);
+const DECODER_ROLES = new Set<TowerRole>(["text", "cortex", "code"]);
 
 /**
- * Decides the dtype of one mapped tensor, applying the mixed-precision rules and the row rule
- * (reference §9, §14, §15 item 1): HQ only for 2-D matrices whose row length is a multiple of
- * 256; everything else FP16 with a note.
+ * The target, format preset, embedding format and lm_head policy of a conversion, with the
+ * defaults filled in and every combination the target cannot run refused.
  *
  * @example
  * ```ts
- * import { chooseDtype } from "./plan.ts";
- * console.log(chooseDtype({ class: "matrix" }, [896, 896], "hq5k", "fp16", false));
- * // { dtype: "fp16", note: "row length 896 is not a multiple of 256 (reference §15 item 1)" }
+ * import { resolveTarget } from "./plan.ts";
+ * console.log(resolveTarget({ quant: "hq5k" }).target); // "legacy"
  * ```
  */
-export function chooseDtype(
-  mapped: Pick<MappedTensor, "class" | "embedding">,
-  shape: number[],
-  quant: QuantChoice,
-  embeddings: EmbeddingChoice,
-  tied: boolean,
-): { dtype: TensorDtype; note?: string } {
-  let want: TensorDtype = "fp16";
-  if (mapped.embedding) {
-    want = embeddings;
-    if (want !== "fp16" && tied && !MATMUL_FORMATS.has(want)) {
-      return {
-        dtype: "fp16",
-        note: `tied embedding is also the output matmul, which ${want} cannot run; kept fp16`,
-      };
+export function resolveTarget(
+  options: Pick<PlanOptions, "quant" | "target" | "embeddings" | "lmHead">,
+): {
+  target: RuntimeTarget;
+  preset: QuantPreset;
+  embeddings: EmbeddingChoice;
+  lmHead: LmHeadChoice;
+} {
+  const quant = options.quant ?? "hq51k";
+  const target = options.target ?? (LEGACY_FORMATS.has(quant) ? "legacy" : "current");
+  if (target !== "current" && target !== "legacy") {
+    throw new HeliosError("BAD_OPTION", `Runtime must be 'current' or 'legacy', got '${target}'`);
+  }
+  const preset = presetFor(quant, target);
+  const embeddings = options.embeddings ?? "fp16";
+  checkEmbeddingChoice(embeddings, target);
+  const lmHead = options.lmHead ??
+    (target === "current" && quant !== "fp16" ? "copy" : "tied");
+  if (lmHead !== "copy" && lmHead !== "tied") {
+    throw new HeliosError("BAD_OPTION", `--lm-head must be 'copy' or 'tied', got '${lmHead}'`);
+  }
+  return { target, preset, embeddings, lmHead };
+}
+
+/**
+ * The mapped tensors of one tower with their copies expanded: the mapper's own
+ * {@link MappedTensor.copies}, and with `--lm-head copy` a `lm_head` written from the token
+ * embedding of a tied decoder.
+ */
+function expandCopies(
+  mapped: { src: SourceTensor; m: MappedTensor }[],
+  role: TowerRole,
+  spec: ModelSpec,
+  lmHead: LmHeadChoice,
+): { src: SourceTensor; m: MappedTensor; copyOf?: string }[] {
+  const out: { src: SourceTensor; m: MappedTensor; copyOf?: string }[] = [];
+  for (const x of mapped) {
+    out.push(x);
+    for (const c of x.m.copies ?? []) out.push({ src: x.src, m: c, copyOf: x.m.name });
+  }
+  const tied = !out.some((x) => x.m.name.endsWith("lm_head.weight"));
+  if (lmHead === "copy" && tied && spec.text && DECODER_ROLES.has(role)) {
+    const emb = out.find((x) => x.m.embedding && x.m.name.endsWith(".token_embedding.weight"));
+    if (emb) {
+      const name = emb.m.name.replace(/token_embedding\.weight$/, "lm_head.weight");
+      out.push({
+        src: emb.src,
+        m: { name, block: emb.m.block, class: "matrix", role: "lm_head" },
+        copyOf: emb.m.name,
+      });
     }
-  } else if (mapped.class === "matrix") want = quant;
-  if (want === "fp16") return { dtype: "fp16" };
-  if (shape.length !== 2) {
-    return { dtype: "fp16", note: `${shape.length}-D tensor, HQ formats need a 2-D matrix` };
   }
-  const k = shape[1];
-  if (k % 256 !== 0) {
-    return {
-      dtype: "fp16",
-      note: `row length ${k} is not a multiple of 256 (reference §15 item 1)`,
-    };
-  }
-  return { dtype: want };
+  return out;
 }
 
 /** The one-line refusal of a tower some of whose tensors no mapper knows. */
@@ -179,8 +237,10 @@ function unmappedError(tower: PlannedTower, unknown: SkippedTensor[]): HeliosErr
  * ```
  */
 export async function planConversion(options: PlanOptions): Promise<ConversionPlan> {
-  const quant = options.quant ?? "hq5k";
-  const embeddings = options.embeddings ?? "fp16";
+  const quant = options.quant ?? "hq51k";
+  const { target, preset, embeddings, lmHead } = resolveTarget(options);
+  const overrides = parseOverrides(options.overrides ?? {});
+  const ctx = { target, preset, embeddings, overrides };
   const towers: PlannedTower[] = [];
   try {
     for (const role of ROLE_ORDER) {
@@ -229,8 +289,9 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
         mapper.required ?? [],
         tower.spec.dir,
       );
-      const tied = !mapped.some((x) => x.m.name.endsWith("lm_head.weight"));
-      for (const { src, m } of mapped) {
+      const all = expandCopies(mapped, tower.role, tower.spec, lmHead);
+      const tied = !all.some((x) => x.m.name.endsWith("lm_head.weight"));
+      for (const { src, m, copyOf } of all) {
         const other = byName.get(m.name);
         if (other) {
           throw new HeliosError(
@@ -247,13 +308,19 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
             }); the runtime rejects zero dimensions`,
           );
         }
-        const { dtype, note } = chooseDtype(m, src.shape, quant, embeddings, tied);
+        const role = tensorRole(m);
+        const { dtype, note } = chooseDtype(
+          { name: m.name, role, shape: src.shape, tiedTable: role === "embedding" && tied },
+          ctx,
+        );
         tensors.push({
           tower: ti,
           source: src,
           name: m.name,
           block: m.block,
           class: m.class,
+          role,
+          copyOf,
           dtype,
           // A scalar is written as [1]: the older runtime reader rejects an empty shape (§13).
           shape: src.shape.length ? src.shape.slice() : [1],
@@ -278,7 +345,10 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
       ignored,
       unmapped,
       quant,
+      target,
+      preset,
       embeddings,
+      lmHead,
       warnings,
       sourceBytes: tensors.reduce((s, t) => s + t.source.byteLength, 0),
       outputBytes: tensors.reduce((s, t) => s + t.size, 0),

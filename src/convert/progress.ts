@@ -78,6 +78,8 @@ export interface TensorReport {
   clamped: number;
   /** Non-finite values replaced by 0 (`nonfinite: "zero"`). */
   nonfiniteZeroed: number;
-  /** Why a weight matrix stayed FP16. */
+  /** Why its dtype is not the preset's (row rule, hq31k row limit, an override). */
   note?: string;
+  /** The tensor this one copies (same source written twice, e.g. a tied `lm_head`). */
+  copyOf?: string;
 }

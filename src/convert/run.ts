@@ -274,6 +274,7 @@ export async function writeTensors(
         clamped: stats.clamped,
         nonfiniteZeroed: options.nonfinite === "zero" ? stats.nonfinite : 0,
         note: t.note,
+        copyOf: t.copyOf,
       };
       if (t.dtype !== "fp16") {
         const mean = stats.sum / t.numel;

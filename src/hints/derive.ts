@@ -66,9 +66,14 @@ function str(c: JsonObject, key: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
+/** Block names: a string value equal to one is found by the runtime's scanner (contract §5.3). */
+const BLOCK_WORDS = /^(text|vision|audio|code|cortex)(_enabled)?$/;
+
 /** Strings copied from config.json must not disturb the runtime's textual scanner (§16). */
 function safe(s: string | undefined): string | undefined {
-  return s !== undefined && /^[A-Za-z0-9_.\-]{1,64}$/.test(s) ? s : undefined;
+  return s !== undefined && /^[A-Za-z0-9_.\-]{1,64}$/.test(s) && !BLOCK_WORDS.test(s)
+    ? s
+    : undefined;
 }
 
 /** `torch_dtype` (or the newer `dtype`) → hint dtype; FP16 (what the file stores) when absent. */
@@ -143,7 +148,11 @@ function ropeHints(r: HintRecord, d: TextDims): string {
   }
   r.set("rope_type", type);
   r.set("rope_theta", f(g.theta));
-  r.set("rope_scaling_factor", f(factor));
+  // The runtime divides every position by rope_scaling_factor whatever the type (contract
+  // §3.6): only linear scaling means that. Other types get 1.0 (plain RoPE, right within the
+  // original context) and keep their real factor under a key no runtime code reads.
+  r.set("rope_scaling_factor", f(type === "linear" ? factor : 1));
+  if (type !== "linear" && factor !== 1) r.set("rope_model_scaling_factor", f(factor));
   if (type === "llama3") {
     r.set("rope_low_freq_factor", f(g.lowFreqFactor ?? 1));
     r.set("rope_high_freq_factor", f(g.highFreqFactor ?? 4));

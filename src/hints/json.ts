@@ -22,9 +22,15 @@ function recordText(rec: HintRecord): string {
   return `{${[...rec].map(([k, v]) => `${JSON.stringify(k)}:${valueText(v)}`).join(",")}}`;
 }
 
+/**
+ * Names the runtime's scanner looks for whether or not this file has that section (contract
+ * §5.3): a string value equal to one would be found in place of the key.
+ */
+const SCANNED_NAMES = ["text", "vision", "audio", "code", "cortex"];
+
 /** Fails if a string value equals a key name (the runtime would find the value first, §16). */
 function checkScannerSafe(sections: Map<string, HintRecord>): void {
-  const keys = new Set<string>();
+  const keys = new Set<string>(SCANNED_NAMES.flatMap((n) => [n, `${n}_enabled`]));
   for (const [name, rec] of sections) {
     keys.add(name).add(`${name}_enabled`);
     for (const k of rec.keys()) keys.add(k);

@@ -10,6 +10,14 @@ export type TowerRole = "text" | "vision" | "audio" | "cortex" | "code";
 /** How a tensor is stored: FP16 always, or a weight matrix that follows `--quant`. */
 export type TensorClass = "fp16" | "matrix";
 
+/**
+ * What a tensor is for, which decides its format under a `--quant` preset
+ * (`src/convert/presets.ts`): `attention` projections, `mlp` (and expert) matrices, the
+ * `lm_head` logits matrix, the token `embedding`, any other weight `matrix`, or `fixed` (kept
+ * FP16: norms, biases, routers, vectors).
+ */
+export type TensorRole = "attention" | "mlp" | "lm_head" | "embedding" | "matrix" | "fixed";
+
 /** Where a source tensor goes. */
 export interface MappedTensor {
   /** Final HELIOS name, block prefix included (reference §5.4), e.g. `text.layer0.attn.q_proj.weight`. */
@@ -20,6 +28,14 @@ export interface MappedTensor {
   class: TensorClass;
   /** Token embedding (for `--embeddings` and the tied-embedding rule). */
   embedding?: boolean;
+  /** Role for the quantization presets, when the name rules of `ROLE_RULES` do not say it. */
+  role?: TensorRole;
+  /**
+   * Further targets written from the same source tensor, each with its own name, class and
+   * dtype (e.g. a tied embedding also written as `text.lm_head.weight`). The plan also adds
+   * the `lm_head` copy of tied decoders itself (`--lm-head copy`), through the same path.
+   */
+  copies?: Omit<MappedTensor, "copies">[];
   /**
    * The shape the config implies, checked before anything is written (absent: not checked).
    * See `src/model/shapes.ts`.
