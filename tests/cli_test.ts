@@ -98,7 +98,26 @@ Deno.test("generate (--force), convert and inspect --json: header, blocks, tenso
       ["text_model", "tokenizer", "execution_hints", "exec_hints_bin"],
     );
     assert.equal(report.totals.tensors, report.tensors.length);
-    assert.ok(report.tensors.some((t: { dtype: string }) => t.dtype === "hq5k"));
+    // The default target is the current runtime: HQ5.1K matrices and an HQ5.1K lm_head copy.
+    const dtypeOf = (n: string) =>
+      report.tensors.find((t: { name: string }) => t.name === n)?.dtype;
+    assert.equal(dtypeOf("text.layer0.attn.q_proj.weight"), "hq51k");
+    assert.equal(dtypeOf("text.lm_head.weight"), "hq51k");
+    assert.ok(!report.tensors.some((t: { dtype: string }) => t.dtype === "hq5k"));
+    assert.deepEqual(report.runtime.text, {
+      loads: true,
+      runs: true,
+      chat: false,
+      reasons: [
+        "do not set HELIOS_FUSE_QKV=1: the runtime's fusion drops the q/k/v biases (contract §3.6)",
+        "tokenizer lacks <|im_start|>/<|im_end|>: runs through the runtime's test tools only",
+      ],
+      rules: ["fuse-qkv-bias", "turn-tokens"],
+    });
+    const text = await cli("inspect", `${dir}/m.hnf`, "--no-verify");
+    assert.match(text.stdout, /text: loads yes · runs yes · chat no/);
+    assert.match(conv.stderr, /text: loads yes · runs yes · chat no/);
+    assert.doesNotMatch(conv.stderr, /loads in:/);
     assert.equal(report.sections.tokenizer.type, "byte-level-bpe");
     assert.ok(report.sections.tokenizer.vocab_size > 256);
     assert.equal(report.sections.hints.text.arch, "qwen2");
@@ -146,7 +165,7 @@ Deno.test("--dry-run writes nothing and lists the tensors", async () => {
     const listed = lines(r.stdout);
     assert.equal(listed.length, 21);
     assert.ok(
-      listed.some((l) => /^text\.layer0\.attn\.q_proj\.weight\s+hq5k\s+\[256, 256\]/.test(l)),
+      listed.some((l) => /^text\.layer0\.attn\.q_proj\.weight\s+hq51k\s+\[256, 256\]/.test(l)),
     );
     assert.match(r.stderr, /would write 21 tensors/);
     assert.deepEqual(await listDir(dir), ["m"]);

@@ -347,7 +347,8 @@ Deno.test("converts a Phi-3 with fused qkv and gate_up, and longrope", async () 
     mlp_type: "swiglu_fused",
     rope_type: "longrope",
     original_max_position_embeddings: 4096,
-    rope_scaling_factor: 131072 / 4096,
+    rope_scaling_factor: 1,
+    rope_model_scaling_factor: 131072 / 4096,
   });
   assert.equal(c.bin!.text!.qkv_layout, "fused");
 });

@@ -75,7 +75,9 @@ Deno.test("Llama 3 hints: rope_type llama3 with flat factors, vocab from the emb
   assert.ok(!json.includes(" "), "compact");
   const t = text(llama3());
   assert.equal(t.rope_type, "llama3");
-  assert.equal(t.rope_scaling_factor, 8);
+  // The runtime divides positions by rope_scaling_factor: 1.0 unless linear (contract §3.6).
+  assert.equal(t.rope_scaling_factor, 1);
+  assert.equal(t.rope_model_scaling_factor, 8);
   assert.equal(t.rope_low_freq_factor, 1);
   assert.equal(t.rope_high_freq_factor, 4);
   assert.equal(t.original_max_position_embeddings, 8192);
@@ -85,7 +87,7 @@ Deno.test("Llama 3 hints: rope_type llama3 with flat factors, vocab from the emb
   assert.equal(t.attention_type, "gqa");
   assert.equal(t.head_dim, 64);
   assert.match(json, /"rope_theta":500000\.0,/);
-  assert.match(json, /"rope_scaling_factor":8\.0,/);
+  assert.match(json, /"rope_scaling_factor":1\.0,"rope_model_scaling_factor":8\.0,/);
 });
 
 Deno.test("hints JSON is flat and no string value equals a key (runtime scanner, §16)", () => {
@@ -154,7 +156,8 @@ Deno.test("Phi-3: fused layouts and longrope with its factor and flat-named fact
   assert.equal(t.qkv_layout, "fused");
   assert.equal(t.mlp_type, "swiglu_fused");
   assert.equal(t.rope_type, "longrope");
-  assert.equal(t.rope_scaling_factor, 32);
+  assert.equal(t.rope_scaling_factor, 1);
+  assert.equal(t.rope_model_scaling_factor, 32);
   assert.equal(t.original_max_position_embeddings, 4096);
   assert.equal((t.rope_long_factor as number[]).length, 32);
   assert.equal(t.rope_partial, false);
@@ -166,7 +169,8 @@ Deno.test("yarn, linear and dynamic rope types; an unknown one is BAD_CONFIG", (
       c.rope_scaling = { type, factor: 4.0, original_max_position_embeddings: 32768 };
     })]);
     assert.equal(t.rope_type, type);
-    assert.equal(t.rope_scaling_factor, 4);
+    assert.equal(t.rope_scaling_factor, type === "linear" ? 4 : 1);
+    assert.equal(t.rope_model_scaling_factor, type === "linear" ? undefined : 4);
   }
   assert.throws(
     () => buildHintsJson([tower("llama", "text", (c) => (c.rope_scaling = { type: "mrope" }))]),
@@ -314,7 +318,7 @@ Deno.test("golden 0xB bytes for a Llama 3 config", () => {
   };
   const expected = [
     f32(500000),
-    f32(8),
+    f32(1), // rope_scaling_factor: llama3 scaling is not the runtime's linear division
     f32(1),
     f32(1e-5),
     f32(1e-5),
