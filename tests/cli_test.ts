@@ -124,6 +124,41 @@ Deno.test("generate (--force), convert and inspect --json: header, blocks, tenso
   });
 });
 
+Deno.test("--quant HQ5K says it selects the legacy runtime; --embeddings hq41k and bad overrides are usage errors", async () => {
+  await withTempDir(async (dir) => {
+    await generateModel(`${dir}/m`, { arch: "llama" });
+    const legacy = await cli(`${dir}/m`, "--dry-run", "--quant", "HQ5K");
+    assert.equal(legacy.code, 0, legacy.stderr);
+    assert.equal(
+      lines(legacy.stderr)[0],
+      "note: --quant HQ5K writes hq5k for the legacy HELIOS runtime (the current one rejects it; use HQ5.1K or HQ4.1K for it)",
+    );
+    assert.match(legacy.stderr, /text: loads no · runs no · chat no/);
+    const emb = await cli(`${dir}/m`, "--dry-run", "--embeddings", "hq41k");
+    assert.equal(emb.code, 2);
+    assert.match(emb.stderr, /^error: --embeddings hq41k: .*no hq41k lookup kernel/);
+    const bad = await cli(`${dir}/m`, "--dry-run", "--override", "text.final_norm.weight=hq51k");
+    assert.equal(bad.code, 2);
+    assert.equal(lines(bad.stderr).length, 1);
+    const ok = await cli(
+      `${dir}/m`,
+      "--dry-run",
+      "--quant",
+      "HQ4.1K-M",
+      "--override",
+      "text.layer*.mlp.down.weight=hq51k",
+      "--override",
+      "text.layer0.*=fp16",
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const row = (name: string) => lines(ok.stdout).find((l) => l.startsWith(`${name} `)) ?? "";
+    assert.match(row("text.layer1.mlp.down.weight"), /hq51k .*--override text\.layer\*/);
+    assert.match(row("text.layer1.mlp.up.weight"), /^\S+\s+hq41k/);
+    assert.match(row("text.layer1.attn.q_proj.weight"), /^\S+\s+hq51k/);
+    assert.match(row("text.layer0.mlp.up.weight"), /^\S+\s+fp16/);
+  });
+});
+
 Deno.test("--runtime current writes hq51k; with --quant HQ5K it is a usage error", async () => {
   await withTempDir(async (dir) => {
     await generateModel(`${dir}/m`, { arch: "llama" });

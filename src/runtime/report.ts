@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { HtfContents } from "../htf/types.ts";
 import {
   RUNTIME_RULES,
   type RuntimeRule,
@@ -35,6 +34,16 @@ export interface TowerRuntime {
 /** The report per tower present in the file. */
 export type RuntimeReport = Partial<Record<TowerName, TowerRuntime>>;
 
+/** What the report reads of a tokenizer block: each domain's token strings (`HtfContents`). */
+export interface RuntimeTokenizer {
+  /** Domains by name (`text`, `code`, …). */
+  domains: readonly {
+    name: string;
+    vocab: readonly { token: string }[];
+    added: readonly { content: string }[];
+  }[];
+}
+
 /** What {@link assessRuntime} reads from a file. */
 export interface RuntimeInputs {
   /** Every tensor, full name (block prefix included). */
@@ -42,7 +51,7 @@ export interface RuntimeInputs {
   /** The parsed JSON hints block (0xA), or null. */
   hints: Readonly<Record<string, unknown>> | null;
   /** The parsed tokenizer block (0x9), or null. */
-  tokenizer: HtfContents | null;
+  tokenizer: RuntimeTokenizer | null;
 }
 
 const PREFIXES: readonly [string, TowerName][] = [
@@ -65,7 +74,7 @@ const DOMAIN: Readonly<Record<TowerName, string | undefined>> = {
   audio: undefined,
 };
 
-function tokenSet(htf: HtfContents | null, domain: string | undefined): Set<string> | null {
+function tokenSet(htf: RuntimeTokenizer | null, domain: string | undefined): Set<string> | null {
   const d = htf?.domains.find((d) => d.name === domain);
   if (!d) return null;
   return new Set([...d.vocab.map((v) => v.token), ...d.added.map((a) => a.content)]);
