@@ -22,10 +22,18 @@ const seconds = (performance.now() - t0) / 1000;
 const status = await Deno.readTextFile("/proc/self/status").catch(() => "");
 const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
 const q = report.tensors.filter((t) => t.relRmse !== undefined);
+const numel = (t: { shape: number[] }) => t.shape.reduce((a, b) => a * b, 1);
+const qElems = q.reduce((s, t) => s + numel(t), 0);
 console.log(JSON.stringify({
   seconds,
   peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null,
   sourceBytes: report.sourceBytes,
   outputBytes: report.outputBytes,
   meanRelRmse: q.length ? q.reduce((s, t) => s + t.relRmse!, 0) / q.length : null,
+  // Element-weighted: sqrt(Σ n·e² / Σ n), the figure a mixed preset must be compared on.
+  rmsRelRmse: q.length
+    ? Math.sqrt(q.reduce((s, t) => s + numel(t) * t.relRmse! ** 2, 0) / qElems)
+    : null,
+  // Bits per weight of the quantized matrices (bytes as written, super-block headers included).
+  quantBitsPerWeight: q.length ? q.reduce((s, t) => s + t.bytes, 0) * 8 / qElems : null,
 }));

@@ -85,6 +85,9 @@ for (const quant of quants) {
       copySeconds.toFixed(1),
       (m.seconds / copySeconds).toFixed(2),
       m.meanRelRmse === null ? "-" : `${(m.meanRelRmse * 100).toFixed(2)}%`,
+      m.rmsRelRmse === null ? "-" : `${(m.rmsRelRmse * 100).toFixed(2)}%`,
+      m.quantBitsPerWeight === null ? "-" : m.quantBitsPerWeight.toFixed(3),
+      (m.outputBytes / 1e6).toFixed(0),
     ]);
   }
 }
@@ -99,6 +102,9 @@ const head = [
   "copy s",
   "× copy",
   "mean rel.RMSE",
+  "element-weighted rel.RMSE",
+  "bits/weight (quantized)",
+  "output MB",
 ];
 console.log(`| ${head.join(" | ")} |`);
 console.log(`|${head.map(() => "---").join("|")}|`);

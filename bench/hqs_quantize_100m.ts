@@ -6,7 +6,12 @@
  *
  *     deno run -A bench/hqs_quantize_100m.ts [--elements N] [--threads 1,2]
  *         [--dist gaussian|student-t] [--formats hq5k,hq4k,hq51k,hq41k,hq31k]
- *         [--search mse,fast] [--no-reference]
+ *         [--search mse,fast] [--no-reference] [--m-share 0.2845]
+ *
+ * `hq41k-m` in `--formats` measures the mixed preset HQ4.1K-M on the same tensor: its first
+ * `--m-share` of the elements HQ5.1K (attention and lm_head), the rest HQ4.1K (MLP). The
+ * default share is that of the generated 2 GB Llama (`generate --size bench`): 275.3 M of its
+ * 967.3 M matrix weights are attention projections or lm_head.
  *
  * @module
  */
@@ -26,7 +31,9 @@ function arg(name: string, fallback: string): string {
 const elements = Math.ceil(Number(arg("elements", "100000000")) / 256) * 256;
 const threadList = arg("threads", "1,2").split(",").map(Number);
 const dist = arg("dist", "gaussian");
-const formats = arg("formats", "hq5k,hq4k").split(",") as HqsFormat[];
+const formats = arg("formats", "hq5k,hq4k").split(",") as (HqsFormat | "hq41k-m")[];
+const mShare = Number(arg("m-share", "0.2845"));
+const BYTES: Record<string, number> = { hq5k: 288, hq4k: 256, hq51k: 200, hq41k: 168, hq31k: 136 };
 const searches = arg("search", "mse,fast").split(",") as HqsSearch[];
 if (dist !== "gaussian" && dist !== "student-t") throw new Error(`Unknown --dist '${dist}'`);
 
@@ -54,21 +61,32 @@ function variance(): number {
   return s2 / elements - mean * mean;
 }
 
-async function run(format: HqsFormat, search: HqsSearch, threads: number, sigma: number) {
+async function run(
+  format: HqsFormat | "hq41k-m",
+  search: HqsSearch,
+  threads: number,
+  sigma: number,
+) {
+  // For the mixed preset: elements before `split` are HQ5.1K, the rest HQ4.1K.
+  const split = format === "hq41k-m" ? Math.round(elements * mShare / 256) * 256 : elements;
+  const first: HqsFormat = format === "hq41k-m" ? "hq51k" : format;
+  const rest: HqsFormat = format === "hq41k-m" ? "hq41k" : format;
   const pool = new HqsPool({ threads });
   const rng = new Rng(SEED);
   const buf = new Float32Array(new SharedArrayBuffer(CHUNK * 4));
   let sqErr = 0;
   let ms = 0;
   try {
-    await pool.encode(format, buf.subarray(0, 256 * 64 * threads), search); // start the workers
+    await pool.encode(first, buf.subarray(0, 256 * 64 * threads), search); // start the workers
     for (let off = 0; off < elements; off += CHUNK) {
       const x = buf.subarray(0, Math.min(CHUNK, elements - off));
       fill(rng, x);
+      const cut = Math.max(0, Math.min(x.length, split - off));
       const t0 = performance.now();
-      const r = await pool.encode(format, x, search);
+      for (const [f, part] of [[first, x.subarray(0, cut)], [rest, x.subarray(cut)]] as const) {
+        if (part.length) sqErr += (await pool.encode(f, part, search)).sqErr;
+      }
       ms += performance.now() - t0;
-      sqErr += r.sqErr;
     }
   } finally {
     pool.close();
@@ -81,6 +99,9 @@ async function run(format: HqsFormat, search: HqsSearch, threads: number, sigma:
     seconds: Number(s.toFixed(2)),
     "Melem/s": Number((elements / 1e6 / s).toFixed(1)),
     "rel RMSE %": Number((Math.sqrt(sqErr / elements) / sigma * 100).toFixed(3)),
+    "bits/weight": Number(
+      ((split * BYTES[first] + (elements - split) * BYTES[rest]) * 8 / 256 / elements).toFixed(3),
+    ),
   };
 }
 
