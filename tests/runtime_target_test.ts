@@ -206,6 +206,13 @@ Deno.test("--quant hq5k selects the legacy runtime: no lm_head copy, and the rep
   const rt = c.report.runtime.text!;
   assert.deepEqual([rt.loads, rt.runs, rt.chat], [false, false, false]);
   assert.match(rt.reasons[0], /^hq5k tensors: the current runtime rejects them at load/);
+  const plain = await convert({
+    models: { text: dir },
+    output: "",
+    dryRun: true,
+    target: "legacy",
+  });
+  assert.deepEqual([plain.quant, dtypeOf(plain, "text.layer0.mlp.up.weight")], ["hq5k", "hq5k"]);
   await assertHeliosError(
     run(dir, { quant: "hq5k", target: "current" }),
     "BAD_OPTION",

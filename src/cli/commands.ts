@@ -53,37 +53,31 @@ export interface ConvertCliOptions {
 const TERMINATION_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /**
- * Resolves `--quant` and `--runtime`: the default target is the current runtime (HQ5.1K);
- * asking for HQ5K/HQ4K without `--runtime` selects the legacy one, and `note` says so.
+ * Resolves `--quant` and `--runtime` (the plan fills the defaults: the current runtime with
+ * HQ5.1K); asking for HQ5K/HQ4K without `--runtime` selects the legacy runtime, and `note`
+ * says so in one line.
  *
  * @example
  * ```ts
  * import { resolveQuant } from "./commands.ts";
- * console.log(resolveQuant("HQ5K", undefined).target); // "legacy"
+ * console.log(resolveQuant("HQ4.1K-M", undefined).quant); // "hq41k-m"
  * ```
  */
 export function resolveQuant(
   quant: string | undefined,
   runtime: string | undefined,
-): { quant: QuantChoice; target: RuntimeTarget; note?: string } {
+): { quant?: QuantChoice; target?: RuntimeTarget; note?: string } {
   if (runtime !== undefined && runtime !== "current" && runtime !== "legacy") {
     throw new HeliosError(
       "BAD_OPTION",
       `--runtime must be 'current' or 'legacy', got '${runtime}'`,
     );
   }
-  const q = quant === undefined
-    ? (runtime === "legacy" ? "hq5k" : "hq51k")
-    : parseQuantChoice(quant);
-  if (runtime === undefined && (q === "hq5k" || q === "hq4k")) {
-    return {
-      quant: q,
-      target: "legacy",
-      note:
-        `--quant ${quant} writes ${q} for the legacy HELIOS runtime (the current one rejects it; use HQ5.1K or HQ4.1K for it)`,
-    };
-  }
-  return { quant: q, target: runtime ?? "current" };
+  const q = quant === undefined ? undefined : parseQuantChoice(quant);
+  const note = runtime === undefined && (q === "hq5k" || q === "hq4k")
+    ? `--quant ${quant} writes ${q} for the legacy HELIOS runtime (the current one rejects it; use HQ5.1K or HQ4.1K for it)`
+    : undefined;
+  return { quant: q, target: runtime, note };
 }
 
 function summary(r: ConversionReport): string {

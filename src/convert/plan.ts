@@ -157,13 +157,15 @@ const DECODER_ROLES = new Set<TowerRole>(["text", "cortex", "code"]);
 export function resolveTarget(
   options: Pick<PlanOptions, "quant" | "target" | "embeddings" | "lmHead">,
 ): {
+  quant: QuantChoice;
   target: RuntimeTarget;
   preset: QuantPreset;
   embeddings: EmbeddingChoice;
   lmHead: LmHeadChoice;
 } {
-  const quant = options.quant ?? "hq51k";
-  const target = options.target ?? (LEGACY_FORMATS.has(quant) ? "legacy" : "current");
+  const target = options.target ??
+    (LEGACY_FORMATS.has(options.quant ?? "") ? "legacy" : "current");
+  const quant = options.quant ?? (target === "legacy" ? "hq5k" : "hq51k");
   if (target !== "current" && target !== "legacy") {
     throw new HeliosError("BAD_OPTION", `Runtime must be 'current' or 'legacy', got '${target}'`);
   }
@@ -175,7 +177,7 @@ export function resolveTarget(
   if (lmHead !== "copy" && lmHead !== "tied") {
     throw new HeliosError("BAD_OPTION", `--lm-head must be 'copy' or 'tied', got '${lmHead}'`);
   }
-  return { target, preset, embeddings, lmHead };
+  return { quant, target, preset, embeddings, lmHead };
 }
 
 /**
@@ -237,8 +239,7 @@ function unmappedError(tower: PlannedTower, unknown: SkippedTensor[]): HeliosErr
  * ```
  */
 export async function planConversion(options: PlanOptions): Promise<ConversionPlan> {
-  const quant = options.quant ?? "hq51k";
-  const { target, preset, embeddings, lmHead } = resolveTarget(options);
+  const { quant, target, preset, embeddings, lmHead } = resolveTarget(options);
   const overrides = parseOverrides(options.overrides ?? {});
   const ctx = { target, preset, embeddings, overrides };
   const towers: PlannedTower[] = [];
