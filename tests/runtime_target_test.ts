@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type ConversionReport, convert, type ConvertOptions, openHnf } from "../mod.ts";
 import { decodeHintsBinary } from "../src/hints/mod.ts";
-import { assertHeliosError, tinyModel } from "./_helpers.ts";
+import { assertHeliosError, FIXTURES, fixturesPresent, tinyModel } from "./_helpers.ts";
 
 type Json = Record<string, unknown>;
 
@@ -306,4 +306,19 @@ Deno.test("HQ3.1K rows over 16384 values are written HQ4.1K and listed; an overr
     "BAD_OPTION",
     /hq31k rows of 16640 values exceed/,
   );
+});
+
+Deno.test({
+  name: "a Qwen3 with the real Qwen3 tokenizer is chat-ready: it has <|im_start|>/<|im_end|>",
+  ignore: !fixturesPresent(),
+  fn: async () => {
+    const dir = await tinyModel({ arch: "qwen3", tokenizer: false });
+    for (const f of ["tokenizer.json", "tokenizer_config.json"]) {
+      await Deno.symlink(`${FIXTURES}qwen3-tokenizer/${f}`, `${dir}/${f}`);
+    }
+    const r = await convert({ models: { text: dir }, output: "", dryRun: true });
+    const rt = r.runtime.text!;
+    assert.deepEqual([rt.loads, rt.runs, rt.chat], [true, true, true]);
+    assert.deepEqual(rt.rules, ["capability"]);
+  },
 });
