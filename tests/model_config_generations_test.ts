@@ -64,11 +64,13 @@ Deno.test("a Llama 3.1 config gives rope llama3, theta 500000 in both generation
       gen,
     );
     assert.equal(spec.text!.ropeTheta, 500000);
-    // What the hints write today (issue 12 owns how): the config's values.
+    // The hints keep the config's values, but the runtime's factor is 1.0 (issue 12: it
+    // divides positions by rope_scaling_factor, which only linear scaling means).
     assert.equal(text.arch, "llama3");
     assert.equal(text.rope_type, "llama3");
     assert.equal(text.rope_theta, 500000);
-    assert.equal(text.rope_scaling_factor, 8);
+    assert.equal(text.rope_scaling_factor, 1);
+    assert.equal(text.rope_model_scaling_factor, 8);
     assert.equal(text.rope_low_freq_factor, 1);
     assert.equal(text.rope_high_freq_factor, 4);
     assert.equal(text.original_max_position_embeddings, 8192);
@@ -125,7 +127,8 @@ Deno.test("Phi-3 longrope factors and partial rotary read from rope_parameters",
     assert.equal(g.longFactor!.length, 32);
     assert.equal(g.originalMaxPositions, 4096);
     assert.equal(g.partialRotaryFactor, 0.75);
-    assert.equal(text.rope_scaling_factor, 131072 / 4096);
+    assert.equal(text.rope_scaling_factor, 1);
+    assert.equal(text.rope_model_scaling_factor, 131072 / 4096);
     assert.equal(text.rope_dim, 48);
     assert.equal((text.rope_long_factor as number[]).length, 32);
   }
