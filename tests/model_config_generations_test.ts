@@ -119,6 +119,17 @@ Deno.test("Gemma 3 text: per-layer-type rope_parameters and layer_types (5.x) or
   assert.equal(mm.text!.rope.byLayerType!.sliding_attention.theta, 10000);
 });
 
+Deno.test("Gemma 3 text: the sliding-window pattern comes from layer_types when the 5.x config has no key", () => {
+  for (const gen of GENS) {
+    const { config, text } = read("gemma3_text", gen, {
+      num_hidden_layers: 12,
+      sliding_window_pattern: 4,
+    });
+    assert.equal("sliding_window_pattern" in config, gen === "hf4", gen);
+    assert.equal(text.sliding_window_pattern, 4, gen);
+  }
+});
+
 Deno.test("Phi-3 longrope factors and partial rotary read from rope_parameters", () => {
   for (const gen of GENS) {
     const { spec, text } = read("phi3", gen, { partial_rotary_factor: 0.75 });

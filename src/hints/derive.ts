@@ -173,6 +173,19 @@ function ropeHints(r: HintRecord, d: TextDims): string {
   return type;
 }
 
+/**
+ * Gemma 3's period (n − 1 local layers, then one global) from Transformers-5 `layer_types`,
+ * which replaced `sliding_window_pattern`; undefined when the list has no such period.
+ */
+function slidingPatternOf(types: readonly string[] | undefined): number | undefined {
+  const period = (types?.indexOf("full_attention") ?? -1) + 1;
+  if (!types || period === 0) return undefined;
+  const periodic = types.every((t, i) =>
+    t === ((i + 1) % period === 0 ? "full_attention" : "sliding_attention")
+  );
+  return periodic ? period : undefined;
+}
+
 function stripPrefix(tensors: HintsTensor[], prefix: string): Map<string, readonly number[]> {
   const out = new Map<string, readonly number[]>();
   for (const t of tensors) {
@@ -260,7 +273,7 @@ function deriveTextHints(
       : fam === "gemma2"
       ? 2
       : fam === "gemma3_text"
-      ? num(c, "sliding_window_pattern") ?? 6
+      ? num(c, "sliding_window_pattern") ?? slidingPatternOf(d.layerTypes) ?? 6
       : 1,
   );
   r.set("moe_enabled", moe);
