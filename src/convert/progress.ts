@@ -52,13 +52,47 @@ export interface WarningEvent {
   message: string;
 }
 
+/**
+ * Where the data phase spent its time. Main-thread figures are wall time; worker figures are
+ * summed over the workers (so they can exceed the wall time with several threads).
+ */
+export interface ConvertTimings {
+  /** Tensor elements converted. */
+  elements: number;
+  /** Wall time of the data phase. */
+  totalMs: number;
+  /** Main thread: reading source bytes. */
+  readMs: number;
+  /** Main thread: waiting for the workers. */
+  waitMs: number;
+  /** Main thread: handing output to the writer (hashing and file writes included). */
+  writeMs: number;
+  /** Main thread: XXH3 of the output (part of `writeMs`). */
+  hashMs: number;
+  /** Workers: decoding source values to f32. */
+  decodeMs: number;
+  /** Workers: the NaN/Inf, clamp and statistics pass. */
+  scanMs: number;
+  /** Workers: FP16 conversion or HQ quantization. */
+  quantizeMs: number;
+}
+
+/** Emitted once, after the last tensor is written. */
+export interface TimingsEvent {
+  /** Event kind. */
+  type: "timings";
+  /** The breakdown. */
+  timings: ConvertTimings;
+}
+
 /** Any conversion event. */
 export type ConvertEvent =
   | DownloadEvent
   | PlanEvent
   | ProgressEvent
   | TensorDoneEvent
-  | WarningEvent;
+  | WarningEvent
+  | TimingsEvent;
 
 /** One written tensor in the report. */
 export interface TensorReport {

@@ -77,6 +77,7 @@ export class HnfWriter {
   #hash: Xxh3 | null = null;
   #tensor: (TensorHeader & { offset: number; size: number; written: number }) | null = null;
   #done = false;
+  #hashMs = 0;
 
   private constructor(path: string, tempPath: string, file: Deno.FsFile, bufferBytes: number) {
     this.path = path;
@@ -150,8 +151,15 @@ export class HnfWriter {
     }
   }
 
+  /** Milliseconds spent hashing block data so far (for the conversion's timings). */
+  get hashMs(): number {
+    return this.#hashMs;
+  }
+
   async #put(bytes: Uint8Array): Promise<void> {
+    const t0 = performance.now();
     this.#hash?.update(bytes);
+    this.#hashMs += performance.now() - t0;
     this.#pos += bytes.length;
     if (bytes.length >= this.#buf.length) {
       await this.#flush();

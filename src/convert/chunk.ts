@@ -1,0 +1,196 @@
+/**
+ * The work on one chunk of one tensor, from the raw source bytes to the output bytes: decode,
+ * check (NaN/Inf, clamp to ±65504), then convert to FP16 or quantize. It runs in the
+ * conversion's workers (chunk_worker.ts), so the main thread only reads and writes; each chunk
+ * is done whole by one worker, in exactly the order of operations of a single thread, so the
+ * bytes, counts and sums do not depend on the thread count.
+ *
+ * @module
+ */
+import { F16_MAX } from "../hqs/f16.ts";
+import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "../hqs/kernel.ts";
+import { getKernel } from "../hqs/registry.ts";
+import { decodeToF32 } from "../safetensors/dtype.ts";
+import { convertToF16, hasDirectF16 } from "./to_f16.ts";
+
+/** What to do with NaN/Inf in a weight. */
+export type NonfinitePolicy = "error" | "zero";
+
+/**
+ * Super-blocks per error slice (16 384 elements). A chunk's squared error is the sum of its
+ * slices' errors in slice order: the same additions the earlier slice-parallel pool made, so
+ * the relative RMSE in the manifest keeps its last bit.
+ */
+export const CHUNK_SLICE_BLOCKS = 64;
+
+/** One chunk to convert: `count` elements of `dtype` in `raw`, written as `target`. */
+export interface ChunkJob {
+  /** The source bytes (`count × element size`, from byte 0); the buffer is handed back. */
+  raw: ArrayBuffer;
+  /** Source dtype (safetensors name). */
+  dtype: string;
+  /** Elements in the chunk. */
+  count: number;
+  /** Output dtype. */
+  target: "fp16" | HqsFormat;
+  /** Parameter search of HQ targets. */
+  search: HqsSearch;
+  /** NaN/Inf handling. */
+  nonfinite: NonfinitePolicy;
+}
+
+/** Counts and sums of one checked chunk. */
+export interface ChunkStats {
+  /** NaN/±Inf values. */
+  nonfinite: number;
+  /** Finite values clamped to ±65504. */
+  clamped: number;
+  /** Sum of the (checked) values; HQ targets only, else 0. */
+  sum: number;
+  /** Sum of their squares; HQ targets only, else 0. */
+  sumSq: number;
+}
+
+/** The converted chunk. */
+export interface ChunkResult extends ChunkStats {
+  /** Output bytes (FP16, or whole HQ super-blocks, the last one zero-padded). */
+  out: Uint8Array;
+  /** Squared error of the quantization round trip (0 for FP16). */
+  sqErr: number;
+  /** The job's `raw` buffer, free for the next read (`out` may live in it). */
+  raw: ArrayBuffer;
+  /** Milliseconds spent decoding to f32. */
+  decodeMs: number;
+  /** Milliseconds spent checking (NaN/Inf, clamping, sums). */
+  scanMs: number;
+  /** Milliseconds spent converting to FP16 or quantizing. */
+  quantizeMs: number;
+}
+
+/**
+ * Checks and sanitises `x` in place: NaN/Inf are counted (and zeroed under `zero`), finite
+ * values beyond ±65504 clamped; returns the counts and, when `sums`, the sum and sum of
+ * squares of the checked values (NaN/Inf left in place under `error` are not summed).
+ *
+ * @example
+ * ```ts
+ * import { scanChunk } from "./chunk.ts";
+ * const x = new Float32Array([1, NaN, 1e6]);
+ * console.log(scanChunk(x, "zero", true)); // { nonfinite: 1, clamped: 1, sum: 65505, sumSq: 4290774017 }
+ * ```
+ */
+export function scanChunk(x: Float32Array, policy: NonfinitePolicy, sums: boolean): ChunkStats {
+  // Nearly every chunk is all finite and in range: one tight pass decides, with the same
+  // additions in the same order as the full pass, which only runs for the rare others.
+  let sum = 0;
+  let sumSq = 0;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    if (!(v <= F16_MAX && v >= -F16_MAX)) return scanSpecial(x, policy, sums);
+    sum += v;
+    sumSq += v * v;
+  }
+  return sums
+    ? { nonfinite: 0, clamped: 0, sum, sumSq }
+    : { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+}
+
+/** {@link scanChunk} for a chunk with NaN/Inf or values beyond ±65504. */
+function scanSpecial(x: Float32Array, policy: NonfinitePolicy, sums: boolean): ChunkStats {
+  let nonfinite = 0;
+  let clamped = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < x.length; i++) {
+    let v = x[i];
+    if (v - v !== 0) {
+      nonfinite++;
+      if (policy === "zero") x[i] = v = 0;
+      else continue;
+    } else if (v > F16_MAX) {
+      clamped++;
+      x[i] = v = F16_MAX;
+    } else if (v < -F16_MAX) {
+      clamped++;
+      x[i] = v = -F16_MAX;
+    }
+    if (sums) {
+      sum += v;
+      sumSq += v * v;
+    }
+  }
+  return { nonfinite, clamped, sum, sumSq };
+}
+
+/** Per-thread decode buffer, grown on demand and reused for every chunk. */
+let scratch = new Float32Array(0);
+
+function decoded(job: ChunkJob, padded: number): Float32Array {
+  if (scratch.length < padded) scratch = new Float32Array(padded);
+  const x = scratch.subarray(0, padded);
+  decodeToF32(job.dtype, new Uint8Array(job.raw), job.count, x, 0);
+  x.fill(0, job.count);
+  return x;
+}
+
+/**
+ * Converts one chunk (decode → check → FP16 or HQ). The output is written into `raw` when it
+ * fits (FP16 from BF16/F16 in place, without an f32 round trip), else into a fresh buffer. A chunk with NaN/Inf under the
+ * `error` policy is checked but not quantized (the caller fails the tensor).
+ *
+ * @example
+ * ```ts
+ * import { processChunk } from "./chunk.ts";
+ * const raw = new Uint16Array([0x3f80, 0x4000]).buffer; // BF16 1, 2
+ * const r = processChunk({ raw, dtype: "BF16", count: 2, target: "hq5k", search: "fast", nonfinite: "error" });
+ * console.log(r.out.length, r.sum); // 288 3
+ * ```
+ */
+export function processChunk(job: ChunkJob): ChunkResult {
+  const { raw, dtype, count, target } = job;
+  const t0 = performance.now();
+  if (target === "fp16" && hasDirectF16(dtype)) {
+    // Straight from the raw bits (to_f16.ts), in place: no f32 round trip, no copy.
+    const bits = new Uint16Array(raw, 0, count);
+    const c = convertToF16(dtype, bits, bits);
+    const out = new Uint8Array(raw, 0, count * 2);
+    const quantizeMs = performance.now() - t0;
+    return { ...c, sum: 0, sumSq: 0, out, sqErr: 0, raw, decodeMs: 0, scanMs: 0, quantizeMs };
+  }
+  const nBlocks = Math.ceil(count / HQS_SUPER_BLOCK);
+  const x = decoded(job, target === "fp16" ? count : nBlocks * HQS_SUPER_BLOCK);
+  const t1 = performance.now();
+  const s = scanChunk(x.subarray(0, count), job.nonfinite, target !== "fp16");
+  const t2 = performance.now();
+  let out: Uint8Array;
+  let sqErr = 0;
+  if (target === "fp16") {
+    const h = raw.byteLength >= count * 2
+      ? new Float16Array(raw, 0, count)
+      : new Float16Array(count);
+    h.set(x);
+    out = new Uint8Array(h.buffer, 0, count * 2);
+  } else {
+    const kernel = getKernel(target);
+    // The raw bytes are decoded already, so the output can take their place (zeroed first,
+    // so no byte of the input can leak into it); a fresh buffer only when it does not fit.
+    const need = nBlocks * kernel.blockBytes;
+    out = raw.byteLength >= need ? new Uint8Array(raw, 0, need).fill(0) : new Uint8Array(need);
+    if (s.nonfinite === 0 || job.nonfinite === "zero") {
+      for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_SLICE_BLOCKS) {
+        const nb = Math.min(CHUNK_SLICE_BLOCKS, nBlocks - b0);
+        sqErr += kernel.encode(
+          x,
+          b0 * HQS_SUPER_BLOCK,
+          nb,
+          out,
+          b0 * kernel.blockBytes,
+          job.search,
+        );
+      }
+    }
+  }
+  const t3 = performance.now();
+  return { ...s, out, sqErr, raw, decodeMs: t1 - t0, scanMs: t2 - t1, quantizeMs: t3 - t2 };
+}

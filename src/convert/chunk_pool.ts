@@ -1,0 +1,152 @@
+/**
+ * The conversion's worker pool: each chunk (chunk.ts) goes whole to the least busy worker and
+ * its buffers travel by transfer, both ways. Results do not depend on which worker ran a chunk,
+ * so the output is byte-identical for every thread count.
+ *
+ * @module
+ */
+import { HeliosError } from "../errors.ts";
+import type { ChunkJob, ChunkResult } from "./chunk.ts";
+
+/** A message to a worker. */
+export interface ChunkTask {
+  /** Task id. */
+  id: number;
+  /** The chunk. */
+  job: ChunkJob;
+}
+
+/** A worker's answer: the result, or the failure and the raw buffer handed back. */
+export interface ChunkReply {
+  /** Task id. */
+  id: number;
+  /** The converted chunk. */
+  result?: ChunkResult;
+  /** Milliseconds the worker spent on the chunk. */
+  ms?: number;
+  /** Failure message. */
+  error?: string;
+  /** The job's buffer, on failure. */
+  raw?: ArrayBuffer;
+}
+
+interface Pending {
+  worker: number;
+  resolve: (r: ChunkResult) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Runs {@link ChunkJob}s in Web Workers.
+ *
+ * @example
+ * ```ts
+ * import { ChunkPool } from "./chunk_pool.ts";
+ * const pool = new ChunkPool(1);
+ * try {
+ *   const raw = new Uint16Array([0x3f80]).buffer; // BF16 1
+ *   const r = await pool.run({ raw, dtype: "BF16", count: 1, target: "fp16", search: "mse", nonfinite: "error" });
+ *   console.log(r.out); // Uint8Array(2) [ 0, 60 ]
+ * } finally {
+ *   pool.close();
+ * }
+ * ```
+ */
+export class ChunkPool {
+  #threads: number;
+  #workers: Worker[] = [];
+  #busy: number[] = [];
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed = false;
+  /** Milliseconds the workers spent converting, summed over all chunks. */
+  workerMs = 0;
+
+  /**
+   * Creates a pool of `threads` workers, started on the first {@link ChunkPool.run}.
+   *
+   * @param threads Number of workers (≥ 1).
+   */
+  constructor(threads: number) {
+    this.#threads = threads;
+  }
+
+  /**
+   * Converts one chunk; its `raw` buffer is transferred to the worker and comes back in the
+   * result.
+   *
+   * @example
+   * ```ts
+   * import { ChunkPool } from "./chunk_pool.ts";
+   * const pool = new ChunkPool(2);
+   * const raw = new Float32Array(256).fill(1).buffer;
+   * const r = await pool.run({ raw, dtype: "F32", count: 256, target: "hq4k", search: "fast", nonfinite: "error" });
+   * console.log(r.out.length); // 256
+   * pool.close();
+   * ```
+   */
+  run(job: ChunkJob): Promise<ChunkResult> {
+    if (this.#closed) throw new HeliosError("ABORTED", "The conversion pool is closed");
+    this.#start();
+    let w = 0;
+    for (let i = 1; i < this.#threads; i++) if (this.#busy[i] < this.#busy[w]) w = i;
+    const id = this.#nextId++;
+    const result = new Promise<ChunkResult>((resolve, reject) => {
+      this.#pending.set(id, { worker: w, resolve, reject });
+    });
+    this.#busy[w]++;
+    const task: ChunkTask = { id, job };
+    this.#workers[w].postMessage(task, [job.raw]);
+    return result;
+  }
+
+  /**
+   * Stops the workers and fails any chunk still in flight.
+   *
+   * @example
+   * ```ts
+   * import { ChunkPool } from "./chunk_pool.ts";
+   * new ChunkPool(1).close();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    this.#failAll(new HeliosError("ABORTED", "The conversion pool was closed during a call"));
+  }
+
+  #start(): void {
+    if (this.#workers.length > 0) return;
+    const url = new URL("./chunk_worker.ts", import.meta.url).href;
+    for (let i = 0; i < this.#threads; i++) {
+      const w = new Worker(url, { type: "module" });
+      w.onmessage = (e: MessageEvent<ChunkReply>) => this.#reply(e.data);
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        this.#failAll(
+          new HeliosError("INTERNAL", `Internal error: conversion worker: ${e.message}`),
+        );
+      };
+      this.#workers.push(w);
+      this.#busy.push(0);
+    }
+  }
+
+  #reply(r: ChunkReply): void {
+    const p = this.#pending.get(r.id);
+    if (!p) return;
+    this.#pending.delete(r.id);
+    this.#busy[p.worker]--;
+    if (r.result) {
+      this.workerMs += r.ms ?? 0;
+      p.resolve(r.result);
+    } else p.reject(new HeliosError("INTERNAL", `Internal error: conversion worker: ${r.error}`));
+  }
+
+  #failAll(error: Error): void {
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+  }
+}
