@@ -10,6 +10,7 @@ import { assertInternal, HeliosError } from "../errors.ts";
 import type { HqsFormat, HqsSearch } from "../hqs/kernel.ts";
 import type { HnfWriter } from "../hnf/writer.ts";
 import { DTYPE_SIZES } from "../safetensors/dtype.ts";
+import { assertDecodable } from "../safetensors/folder.ts";
 import type { ChunkResult, NonfinitePolicy } from "./chunk.ts";
 import { ChunkPool } from "./chunk_pool.ts";
 import type { ConversionPlan, PlannedTensor } from "./plan.ts";
@@ -101,6 +102,7 @@ export async function writeTensors(
         shape: t.shape,
       });
       const folder = plan.towers[t.tower].folder;
+      assertDecodable(t.source);
       const bytesPerElem = t.source.byteLength / t.numel;
       const stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
       let sqErr = 0;

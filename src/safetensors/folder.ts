@@ -141,6 +141,26 @@ async function listShards(
 }
 
 /**
+ * Throws `UNSUPPORTED_DTYPE`, naming the tensor, unless its dtype can be decoded to f32.
+ *
+ * @example
+ * ```ts ignore
+ * import { assertDecodable } from "./folder.ts";
+ * assertDecodable(folder.tensors[0]);
+ * ```
+ */
+export function assertDecodable(tensor: SourceTensor): void {
+  if (!DECODABLE_DTYPES.includes(tensor.dtype)) {
+    throw new HeliosError(
+      "UNSUPPORTED_DTYPE",
+      `${tensor.file}: tensor '${tensor.name}' has dtype ${tensor.dtype}; only ${
+        DECODABLE_DTYPES.join(", ")
+      } can be converted`,
+    );
+  }
+}
+
+/**
  * Opens every shard of a model folder, validating each header and the index.
  *
  * @example
@@ -216,14 +236,7 @@ export async function openSafetensorsFolder(dir: string): Promise<SafetensorsFol
     dataBytes: tensors.reduce((s, t) => s + t.byteLength, 0),
     readRaw,
     async readF32(tensor, start, count, out, ownScratch) {
-      if (!DECODABLE_DTYPES.includes(tensor.dtype)) {
-        throw new HeliosError(
-          "UNSUPPORTED_DTYPE",
-          `${tensor.file}: tensor '${tensor.name}' has dtype ${tensor.dtype}; only ${
-            DECODABLE_DTYPES.join(", ")
-          } can be converted`,
-        );
-      }
+      assertDecodable(tensor);
       const bytes = count * DTYPE_SIZES[tensor.dtype];
       let buf = ownScratch;
       if (!buf || buf.length < bytes || buf.byteOffset % 4 !== 0) {
