@@ -61,11 +61,13 @@ export {
 } from "./src/runtime/mod.ts";
 export type {
   ConvertEvent,
+  ConvertTimings,
   DownloadEvent,
   PlanEvent,
   ProgressEvent,
   TensorDoneEvent,
   TensorReport,
+  TimingsEvent,
   WarningEvent,
 } from "./src/convert/progress.ts";
 export {

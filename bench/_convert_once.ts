@@ -1,15 +1,18 @@
 /**
- * Child process of the conversion benchmarks: converts once and prints seconds and peak RSS
- * (VmHWM) as JSON, so the parent measures the conversion alone.
+ * Child process of the conversion benchmarks: converts once and prints seconds, CPU seconds
+ * (all threads), peak RSS (VmHWM) and the data phase's timings as JSON, so the parent measures
+ * the conversion alone.
  *
  * Usage: deno run -A bench/_convert_once.ts MODEL OUT QUANT SEARCH THREADS
  *
  * @module
  */
-import { convert, type QuantChoice } from "../mod.ts";
+import process from "node:process";
+import { convert, type ConvertTimings, type QuantChoice } from "../mod.ts";
 
 const [model, out, quant, search, threads] = Deno.args;
 const t0 = performance.now();
+let timings: ConvertTimings | null = null;
 const report = await convert({
   models: { text: model },
   output: out,
@@ -17,6 +20,9 @@ const report = await convert({
   search: search === "fast" ? "fast" : "mse",
   threads: Number(threads),
   force: true,
+  onEvent: (e) => {
+    if (e.type === "timings") timings = e.timings;
+  },
 });
 const seconds = (performance.now() - t0) / 1000;
 const status = await Deno.readTextFile("/proc/self/status").catch(() => "");
@@ -24,8 +30,11 @@ const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
 const q = report.tensors.filter((t) => t.relRmse !== undefined);
 const numel = (t: { shape: number[] }) => t.shape.reduce((a, b) => a * b, 1);
 const qElems = q.reduce((s, t) => s + numel(t), 0);
+const cpu = process.cpuUsage();
 console.log(JSON.stringify({
   seconds,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  timings,
   peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null,
   sourceBytes: report.sourceBytes,
   outputBytes: report.outputBytes,

@@ -63,6 +63,19 @@ export class ChunkPool {
   workerMs = 0;
 
   /**
+   * Number of workers.
+   *
+   * @example
+   * ```ts
+   * import { ChunkPool } from "./chunk_pool.ts";
+   * console.log(new ChunkPool(3).threads); // 3
+   * ```
+   */
+  get threads(): number {
+    return this.#threads;
+  }
+
+  /**
    * Creates a pool of `threads` workers, started on the first {@link ChunkPool.run}.
    *
    * @param threads Number of workers (≥ 1).
@@ -87,7 +100,7 @@ export class ChunkPool {
    */
   run(job: ChunkJob): Promise<ChunkResult> {
     if (this.#closed) throw new HeliosError("ABORTED", "The conversion pool is closed");
-    this.#start();
+    this.start();
     let w = 0;
     for (let i = 1; i < this.#threads; i++) if (this.#busy[i] < this.#busy[w]) w = i;
     const id = this.#nextId++;
@@ -117,8 +130,20 @@ export class ChunkPool {
     this.#failAll(new HeliosError("ABORTED", "The conversion pool was closed during a call"));
   }
 
-  #start(): void {
-    if (this.#workers.length > 0) return;
+  /**
+   * Starts the workers now rather than on the first {@link ChunkPool.run}, so that they boot
+   * while the caller does other work.
+   *
+   * @example
+   * ```ts
+   * import { ChunkPool } from "./chunk_pool.ts";
+   * const pool = new ChunkPool(2);
+   * pool.start();
+   * pool.close();
+   * ```
+   */
+  start(): void {
+    if (this.#workers.length > 0 || this.#closed) return;
     const url = new URL("./chunk_worker.ts", import.meta.url).href;
     for (let i = 0; i < this.#threads; i++) {
       const w = new Worker(url, { type: "module" });

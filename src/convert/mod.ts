@@ -24,6 +24,7 @@ import {
   type SkippedTensor,
 } from "./plan.ts";
 import type { ConvertEvent, TensorReport } from "./progress.ts";
+import { ChunkPool } from "./chunk_pool.ts";
 import { checkAbort, type NonfinitePolicy, writeTensors } from "./run.ts";
 
 export * from "./plan.ts";
@@ -198,6 +199,9 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     overrides: options.overrides,
   });
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
+  // Workers boot (isolate, modules, tables) while the tokenizer and hints are built.
+  const pool = options.dryRun ? null : new ChunkPool(threads);
+  pool?.start();
   try {
     options.onEvent?.({ type: "plan", plan });
     for (const w of plan.warnings) warn(w);
@@ -251,7 +255,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     try {
       const reports = await writeTensors(plan, writer, {
         search,
-        threads,
+        pool: pool!,
         nonfinite: options.nonfinite ?? "error",
         signal: options.signal,
         onEvent: options.onEvent,
@@ -311,6 +315,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
       throw e;
     }
   } finally {
+    pool?.close();
     for (const t of plan.towers) t.folder.close();
   }
 }

@@ -12,7 +12,7 @@ import type { HnfWriter } from "../hnf/writer.ts";
 import { DTYPE_SIZES } from "../safetensors/dtype.ts";
 import { assertDecodable } from "../safetensors/folder.ts";
 import type { ChunkResult, NonfinitePolicy } from "./chunk.ts";
-import { ChunkPool } from "./chunk_pool.ts";
+import type { ChunkPool } from "./chunk_pool.ts";
 import type { ConversionPlan, PlannedTensor } from "./plan.ts";
 import type { ConvertEvent, ConvertTimings, TensorReport } from "./progress.ts";
 
@@ -22,8 +22,8 @@ export type { NonfinitePolicy } from "./chunk.ts";
 export interface RunOptions {
   /** Parameter search of HQ formats. */
   search: HqsSearch;
-  /** Worker threads for conversion. */
-  threads: number;
+  /** The workers that convert the chunks (closed by the caller). */
+  pool: ChunkPool;
   /** NaN/Inf handling. */
   nonfinite: NonfinitePolicy;
   /** Cancels the run. */
@@ -55,11 +55,11 @@ export async function writeTensors(
 ): Promise<TensorReport[]> {
   const chunk = options.chunkElements ?? 1 << 20;
   assertInternal(chunk % 256 === 0, "chunk size");
-  const pool = new ChunkPool(options.threads);
+  const pool = options.pool;
   const reports: TensorReport[] = [];
   // Two chunks per worker keep every worker busy while the main thread reads and writes; the
   // raw buffers cycle main → worker → main, so their number bounds the memory in flight.
-  const maxInflight = 2 * options.threads;
+  const maxInflight = 2 * pool.threads;
   // At least 2 bytes per element, so that the output of every format fits in the raw buffer.
   const bufferBytes = chunk *
     Math.max(2, ...plan.tensors.map((t) => DTYPE_SIZES[t.source.dtype] ?? 4));
@@ -89,112 +89,108 @@ export async function writeTensors(
       bytesTotal: plan.sourceBytes,
       elapsedMs: performance.now() - start,
     });
-  try {
-    for (const [i, t] of plan.tensors.entries()) {
-      checkAbort(options.signal);
-      if (t.block !== block) {
-        await writer.beginBlock(t.block);
-        block = t.block;
-      }
-      await writer.beginTensor({
-        name: t.name,
-        dtype: t.dtype,
-        shape: t.shape,
-      });
-      const folder = plan.towers[t.tower].folder;
-      assertDecodable(t.source);
-      const bytesPerElem = t.source.byteLength / t.numel;
-      const stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
-      let sqErr = 0;
-      // HQ: the tensor is [N, K] with K % 256 == 0, so the flat and per-row layouts agree and
-      // any chunk of whole super-blocks is independent.
-      const inflight: Promise<ChunkResult>[] = [];
-      const drainOne = async () => {
-        let t0 = performance.now();
-        const r = await inflight.shift()!;
-        times.waitMs += performance.now() - t0;
-        times.decodeMs += r.decodeMs;
-        times.scanMs += r.scanMs;
-        times.quantizeMs += r.quantizeMs;
-        stats.nonfinite += r.nonfinite;
-        stats.clamped += r.clamped;
-        stats.sum += r.sum;
-        stats.sumSq += r.sumSq;
-        sqErr += r.sqErr;
-        if (stats.nonfinite === 0 || options.nonfinite === "zero") {
-          t0 = performance.now();
-          await writer.write(r.out);
-          times.writeMs += performance.now() - t0;
-        }
-        free.push(r.raw);
-        emit(t, i);
-      };
-      for (let s = 0; s < t.numel; s += chunk) {
-        checkAbort(options.signal);
-        const n = Math.min(chunk, t.numel - s);
-        const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
-        const t0 = performance.now();
-        await folder.readRaw(t.source, s, n, new Uint8Array(raw));
-        times.readMs += performance.now() - t0;
-        const job = pool.run({
-          raw,
-          dtype: t.source.dtype,
-          count: n,
-          target: t.dtype as "fp16" | HqsFormat,
-          search: options.search,
-          nonfinite: options.nonfinite,
-        });
-        job.catch(() => {}); // awaited in order below; a failure must not go unhandled first
-        inflight.push(job);
-        bytesDone += n * bytesPerElem;
-        if (inflight.length >= maxInflight) await drainOne();
-      }
-      while (inflight.length) await drainOne();
-      times.elements += t.numel;
-      if (stats.nonfinite > 0 && options.nonfinite === "error") {
-        throw new HeliosError(
-          "NONFINITE",
-          `${t.source.file}: tensor '${t.source.name}' has ${stats.nonfinite} NaN/Inf values (use --nonfinite zero to replace them with 0)`,
-        );
-      }
-      await writer.endTensor();
-      const report: TensorReport = {
-        name: t.name,
-        source: t.source.name,
-        dtype: t.dtype,
-        shape: t.shape,
-        bytes: t.size,
-        clamped: stats.clamped,
-        nonfiniteZeroed: options.nonfinite === "zero" ? stats.nonfinite : 0,
-        note: t.note,
-        copyOf: t.copyOf,
-      };
-      if (t.dtype !== "fp16") {
-        const mean = stats.sum / t.numel;
-        const variance = Math.max(0, stats.sumSq / t.numel - mean * mean);
-        const rmse = Math.sqrt(sqErr / t.numel);
-        report.relRmse = variance > 0 ? rmse / Math.sqrt(variance) : rmse === 0 ? 0 : Infinity;
-      }
-      if (report.clamped > 0) {
-        options.onEvent?.({
-          type: "warning",
-          message: `${t.source.name}: ${report.clamped} values beyond ±65504 clamped to ±65504`,
-        });
-      }
-      if (report.nonfiniteZeroed > 0) {
-        options.onEvent?.({
-          type: "warning",
-          message: `${t.source.name}: ${report.nonfiniteZeroed} NaN/Inf values replaced by 0`,
-        });
-      }
-      reports.push(report);
-      options.onEvent?.({ type: "tensor", tensor: report, index: i });
-      emit(t, i + 1);
+  for (const [i, t] of plan.tensors.entries()) {
+    checkAbort(options.signal);
+    if (t.block !== block) {
+      await writer.beginBlock(t.block);
+      block = t.block;
     }
-    await writer.endBlock();
-  } finally {
-    pool.close();
+    await writer.beginTensor({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+    });
+    const folder = plan.towers[t.tower].folder;
+    assertDecodable(t.source);
+    const bytesPerElem = t.source.byteLength / t.numel;
+    const stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+    let sqErr = 0;
+    // HQ: the tensor is [N, K] with K % 256 == 0, so the flat and per-row layouts agree and
+    // any chunk of whole super-blocks is independent.
+    const inflight: Promise<ChunkResult>[] = [];
+    const drainOne = async () => {
+      let t0 = performance.now();
+      const r = await inflight.shift()!;
+      times.waitMs += performance.now() - t0;
+      times.decodeMs += r.decodeMs;
+      times.scanMs += r.scanMs;
+      times.quantizeMs += r.quantizeMs;
+      stats.nonfinite += r.nonfinite;
+      stats.clamped += r.clamped;
+      stats.sum += r.sum;
+      stats.sumSq += r.sumSq;
+      sqErr += r.sqErr;
+      if (stats.nonfinite === 0 || options.nonfinite === "zero") {
+        t0 = performance.now();
+        await writer.write(r.out);
+        times.writeMs += performance.now() - t0;
+      }
+      free.push(r.raw);
+      emit(t, i);
+    };
+    for (let s = 0; s < t.numel; s += chunk) {
+      checkAbort(options.signal);
+      const n = Math.min(chunk, t.numel - s);
+      const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
+      const t0 = performance.now();
+      await folder.readRaw(t.source, s, n, new Uint8Array(raw));
+      times.readMs += performance.now() - t0;
+      const job = pool.run({
+        raw,
+        dtype: t.source.dtype,
+        count: n,
+        target: t.dtype as "fp16" | HqsFormat,
+        search: options.search,
+        nonfinite: options.nonfinite,
+      });
+      job.catch(() => {}); // awaited in order below; a failure must not go unhandled first
+      inflight.push(job);
+      bytesDone += n * bytesPerElem;
+      if (inflight.length >= maxInflight) await drainOne();
+    }
+    while (inflight.length) await drainOne();
+    times.elements += t.numel;
+    if (stats.nonfinite > 0 && options.nonfinite === "error") {
+      throw new HeliosError(
+        "NONFINITE",
+        `${t.source.file}: tensor '${t.source.name}' has ${stats.nonfinite} NaN/Inf values (use --nonfinite zero to replace them with 0)`,
+      );
+    }
+    await writer.endTensor();
+    const report: TensorReport = {
+      name: t.name,
+      source: t.source.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      bytes: t.size,
+      clamped: stats.clamped,
+      nonfiniteZeroed: options.nonfinite === "zero" ? stats.nonfinite : 0,
+      note: t.note,
+      copyOf: t.copyOf,
+    };
+    if (t.dtype !== "fp16") {
+      const mean = stats.sum / t.numel;
+      const variance = Math.max(0, stats.sumSq / t.numel - mean * mean);
+      const rmse = Math.sqrt(sqErr / t.numel);
+      report.relRmse = variance > 0 ? rmse / Math.sqrt(variance) : rmse === 0 ? 0 : Infinity;
+    }
+    if (report.clamped > 0) {
+      options.onEvent?.({
+        type: "warning",
+        message: `${t.source.name}: ${report.clamped} values beyond ±65504 clamped to ±65504`,
+      });
+    }
+    if (report.nonfiniteZeroed > 0) {
+      options.onEvent?.({
+        type: "warning",
+        message: `${t.source.name}: ${report.nonfiniteZeroed} NaN/Inf values replaced by 0`,
+      });
+    }
+    reports.push(report);
+    options.onEvent?.({ type: "tensor", tensor: report, index: i });
+    emit(t, i + 1);
   }
+  await writer.endBlock();
   times.totalMs = performance.now() - start;
   times.hashMs = writer.hashMs - hash0;
   options.onEvent?.({ type: "timings", timings: times });

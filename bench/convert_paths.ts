@@ -1,0 +1,250 @@
+/**
+ * Whole-conversion benchmark per path (FP16, HQ5K fast, HQ5K MSE, HQ5.1K MSE, …) on the 105M
+ * model (BF16 Llama, 2 layers of 2048×6144, vocab 1024; generated on first use): the
+ * conversion's elements/s next to the kernel's own on the same data, where the time went (read,
+ * decode, scan, quantize, write, hash; from the conversion's timings event), and, in the same
+ * run and alternating with ours, a plain copy of the input files and the original Rust converter
+ * when `--original` names its binary. Each conversion runs in a child process, so its CPU time
+ * and peak RSS are its own. Prints the machine load before and after: compare ratios, not
+ * absolute times, on a loaded machine.
+ *
+ * ```sh
+ * deno run -A bench/convert_paths.ts [--dir /tmp/helios-bench] [--paths fp16,hq5k:fast,hq5k:mse,hq51k:mse]
+ *     [--threads 2] [--repeat 3] [--original /path/to/helios-convert] [--kernel-elements 8388608]
+ * ```
+ *
+ * Scaling (a many-core machine): `--threads 1,2,4,8,16`; the original then runs with
+ * `RAYON_NUM_THREADS` set to the same counts.
+ *
+ * @module
+ */
+import { generateModel, llamaTensors } from "../src/fixtures/mod.ts";
+import { openSafetensorsFolder } from "../src/safetensors/mod.ts";
+import { getKernel } from "../src/hqs/registry.ts";
+import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "../src/hqs/kernel.ts";
+import { CHUNK_SLICE_BLOCKS } from "../src/convert/chunk.ts";
+import type { ConvertTimings } from "../mod.ts";
+
+function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+const dir = arg("dir", `${Deno.env.get("TMPDIR") ?? "/tmp"}/helios-bench`);
+const paths = arg("paths", "fp16,hq5k:fast,hq5k:mse,hq51k:mse,hq41k:mse").split(",");
+const threadList = arg("threads", String(navigator.hardwareConcurrency)).split(",").map(Number);
+const repeat = Number(arg("repeat", "1"));
+const original = arg("original", "");
+const kernelElements = Number(arg("kernel-elements", String(8 << 20)));
+const model = `${dir}/model-105m`;
+
+/** The 105M model of the project's speed issue: ~210 MB of BF16. */
+const DIMS = {
+  hidden: 2048,
+  inter: 6144,
+  layers: 2,
+  heads: 16,
+  kvHeads: 8,
+  vocab: 1024,
+  tied: false,
+  bias: false,
+};
+
+try {
+  await Deno.stat(`${model}/config.json`);
+} catch {
+  console.error(`generating the 105M model in ${model} …`);
+  await generateModel(model, {
+    arch: "llama",
+    dtype: "BF16",
+    edit: (t) => ({
+      config: {
+        ...t.config,
+        hidden_size: DIMS.hidden,
+        intermediate_size: DIMS.inter,
+        num_hidden_layers: DIMS.layers,
+        num_attention_heads: DIMS.heads,
+        num_key_value_heads: DIMS.kvHeads,
+        vocab_size: DIMS.vocab,
+      },
+      tensors: llamaTensors(DIMS),
+    }),
+  });
+}
+
+const files = [...Deno.readDirSync(model)].filter((e) => e.name.endsWith(".safetensors"))
+  .map((e) => e.name);
+const inputBytes = files.reduce((s, f) => s + Deno.statSync(`${model}/${f}`).size, 0);
+const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+
+/** Seconds of a plain copy of the input files (page cache to page cache). */
+async function timeCopy(): Promise<number> {
+  await Deno.mkdir(`${dir}/copy`, { recursive: true });
+  const t0 = performance.now();
+  for (const f of files) await Deno.copyFile(`${model}/${f}`, `${dir}/copy/${f}`);
+  const s = (performance.now() - t0) / 1000;
+  await Deno.remove(`${dir}/copy`, { recursive: true });
+  return s;
+}
+
+interface Run {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number | null;
+  timings: ConvertTimings | null;
+}
+
+async function ours(quant: string, search: string, threads: number): Promise<Run> {
+  const out = `${dir}/ours.hnf`;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_convert_once.ts", import.meta.url).pathname,
+      model,
+      out,
+      quant,
+      search,
+      String(threads),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!r.success) throw new Error(`conversion ${quant}/${search} failed`);
+  await Deno.remove(out).catch(() => {});
+  return JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+}
+
+/** The original converter's run of the same path (`/usr/bin/time` gives CPU and peak RSS). */
+async function theirs(quant: string, search: string, threads: number): Promise<Run | null> {
+  if (!original) return null;
+  const q = { fp16: "FP16", hq5k: "HQ5K", hq4k: "HQ4K" }[quant];
+  if (!q) return null; // the original has no compact formats
+  const out = `${dir}/original.hnf`;
+  const args = ["-f", "%e %U %S %M", original, model, "-o", out, "-q", q];
+  if (search === "fast" && quant !== "fp16") args.push("--fast");
+  const r = await new Deno.Command("/usr/bin/time", {
+    args,
+    env: { RAYON_NUM_THREADS: String(threads) },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(out).catch(() => {});
+  const last = new TextDecoder().decode(r.stderr).trim().split("\n").pop()!.split(" ");
+  if (!r.success) throw new Error(`original ${q} failed: ${last.join(" ")}`);
+  const [e, u, s, m] = last.map(Number);
+  return { seconds: e, cpuSeconds: u + s, peakRssBytes: m * 1024, timings: null };
+}
+
+/** Single-thread elements/s of the kernel alone, on decoded tensors of the same model. */
+async function kernelRate(quant: string, search: HqsSearch): Promise<number> {
+  if (quant === "fp16") return NaN;
+  const kernel = getKernel(quant as HqsFormat);
+  const folder = await openSafetensorsFolder(model);
+  try {
+    const tensors = folder.tensors.filter((t) => t.shape.length === 2 && t.shape[1] % 256 === 0)
+      .sort((a, b) => b.byteLength - a.byteLength);
+    const n = Math.min(kernelElements, tensors[0].shape[0] * tensors[0].shape[1]);
+    const x = new Float32Array(n);
+    await folder.readF32(tensors[0], 0, n, x);
+    const out = new Uint8Array((n / HQS_SUPER_BLOCK) * kernel.blockBytes);
+    const nBlocks = n / HQS_SUPER_BLOCK;
+    const pass = () => {
+      for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_SLICE_BLOCKS) {
+        const nb = Math.min(CHUNK_SLICE_BLOCKS, nBlocks - b0);
+        kernel.encode(x, b0 * HQS_SUPER_BLOCK, nb, out, b0 * kernel.blockBytes, search);
+      }
+    };
+    pass(); // warm-up (JIT, wasm instantiation)
+    const t0 = performance.now();
+    pass();
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    folder.close();
+  }
+}
+
+const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const fmt = (v: number, d = 2) => Number.isFinite(v) ? v.toFixed(d) : "–";
+
+console.log(
+  `model ${model}: ${
+    (inputBytes / 1e6).toFixed(0)
+  } MB BF16; ${navigator.hardwareConcurrency} CPUs; load before: ${load()}`,
+);
+const rows: string[][] = [];
+const breakdown: string[][] = [];
+for (const path of paths) {
+  const [quant, search = "mse"] = path.split(":");
+  const kRate = await kernelRate(quant, search as HqsSearch);
+  for (const threads of threadList) {
+    const runs: Run[] = [];
+    const orig: Run[] = [];
+    const copies: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      runs.push(await ours(quant, search, threads));
+      const o = await theirs(quant, search, threads);
+      if (o) orig.push(o);
+      if (quant === "fp16") copies.push(await timeCopy());
+    }
+    const s = med(runs.map((r) => r.seconds));
+    const elems = runs[0].timings?.elements ?? NaN;
+    const os = orig.length ? med(orig.map((r) => r.seconds)) : NaN;
+    rows.push([
+      quant === "fp16" ? "fp16" : `${quant} ${search}`,
+      String(threads),
+      runs.map((r) => fmt(r.seconds)).join(" / "),
+      fmt(med(runs.map((r) => r.cpuSeconds))),
+      fmt(inputBytes / 1e6 / s, 0),
+      fmt(elems / 1e6 / s, 1),
+      fmt((kRate * threads) / 1e6, 1),
+      fmt(Math.max(...runs.map((r) => r.peakRssBytes ?? 0)) / 2 ** 20, 0),
+      copies.length ? copies.map((c) => fmt(c)).join(" / ") : "–",
+      orig.length ? orig.map((r) => fmt(r.seconds)).join(" / ") : "–",
+      orig.length ? fmt(med(orig.map((r) => r.cpuSeconds))) : "–",
+      fmt(s / os),
+    ]);
+    const t = runs[runs.length - 1].timings;
+    if (t) {
+      breakdown.push([
+        quant === "fp16" ? "fp16" : `${quant} ${search}`,
+        String(threads),
+        ...[t.totalMs, t.readMs, t.decodeMs, t.scanMs, t.quantizeMs, t.writeMs, t.hashMs, t.waitMs]
+          .map((v) => fmt(v / 1000)),
+      ]);
+    }
+  }
+}
+const table = (head: string[], body: string[][]) => {
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`|${head.map(() => "---").join("|")}|`);
+  for (const r of body) console.log(`| ${r.join(" | ")} |`);
+};
+table([
+  "path",
+  "threads",
+  "ours s",
+  "ours CPU s",
+  "MB/s in",
+  "Melem/s",
+  "kernel Melem/s × threads",
+  "peak RSS MiB",
+  "copy s",
+  "original s",
+  "original CPU s",
+  "ours / original",
+], rows);
+console.log("\nWhere the time went (last run; seconds; worker columns summed over workers):");
+table([
+  "path",
+  "threads",
+  "data phase",
+  "read",
+  "decode (w)",
+  "scan (w)",
+  "quantize (w)",
+  "write",
+  "hash",
+  "wait for workers",
+], breakdown);
+console.log(`\nload after: ${load()}`);

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { type ChunkJob, processChunk, scanChunk } from "../src/convert/chunk.ts";
+import { ChunkPool } from "../src/convert/chunk_pool.ts";
+import { F16_MAX } from "../src/hqs/f16.ts";
+import { quantize } from "../src/hqs/mod.ts";
+import { Rng } from "./_rng.ts";
+import { tinyModel } from "./_helpers.ts";
+import { convert, type ConvertTimings, planConversion } from "../mod.ts";
+
+/** The obviously correct twin of scanChunk: one pass, every branch, sums in element order. */
+function slowScan(x: Float32Array, policy: "error" | "zero", sums: boolean) {
+  let nonfinite = 0, clamped = 0, sum = 0, sumSq = 0;
+  for (let i = 0; i < x.length; i++) {
+    let v = x[i];
+    if (!Number.isFinite(v)) {
+      nonfinite++;
+      if (policy === "error") continue;
+      x[i] = v = 0;
+    } else if (Math.abs(v) > F16_MAX) {
+      clamped++;
+      x[i] = v = Math.sign(v) * F16_MAX;
+    }
+    if (sums) {
+      sum += v;
+      sumSq += v * v;
+    }
+  }
+  return { nonfinite, clamped, sum, sumSq };
+}
+
+function withSpecials(x: Float32Array): Float32Array {
+  const y = x.slice();
+  y[3] = NaN;
+  y[100] = Infinity;
+  y[777] = -1e9;
+  y[778] = 70000;
+  return y;
+}
+
+Deno.test("scanChunk matches its slow twin bit for bit, with and without NaN/Inf/huge values", () => {
+  const x = new Rng(7).gaussianArray(5000, 0.02);
+  for (const data of [x, withSpecials(x)]) {
+    for (const policy of ["error", "zero"] as const) {
+      for (const sums of [true, false]) {
+        const a = data.slice();
+        const b = data.slice();
+        assert.deepEqual(scanChunk(a, policy, sums), slowScan(b, policy, sums));
+        assert.deepEqual(a, b);
+      }
+    }
+  }
+});
+
+function bf16(x: Float32Array): ArrayBuffer {
+  const bits = new Uint16Array(x.length);
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < x.length; i++) bits[i] = u[i] >>> 16; // truncation: exact BF16 values
+  return bits.buffer;
+}
+
+function bf16Values(raw: ArrayBuffer): Float32Array {
+  const bits = new Uint16Array(raw);
+  const out = new Float32Array(bits.length);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) u[i] = bits[i] << 16;
+  return out;
+}
+
+Deno.test("a chunk quantizes to the bytes of quantize() on its checked values", () => {
+  const x = withSpecials(new Rng(11).gaussianArray(3 * 256 + 100, 0.02)); // a padded tail
+  for (const target of ["hq5k", "hq4k", "hq51k", "hq31k"] as const) {
+    for (const search of ["fast", "mse"] as const) {
+      const raw = bf16(x);
+      const ref = bf16Values(raw);
+      const stats = slowScan(ref, "zero", true);
+      const r = processChunk({
+        raw,
+        dtype: "BF16",
+        count: x.length,
+        target,
+        search,
+        nonfinite: "zero",
+      });
+      assert.deepEqual(r.out, quantize(target, ref, { search }), `${target} ${search}`);
+      assert.deepEqual(
+        { nonfinite: r.nonfinite, clamped: r.clamped, sum: r.sum, sumSq: r.sumSq },
+        stats,
+      );
+      assert.ok(r.sqErr > 0);
+    }
+  }
+});
+
+Deno.test("FP16 chunks: BF16 in place, F32 through the check, NaN/Inf written as 0", () => {
+  const x = withSpecials(new Rng(5).gaussianArray(1000, 1));
+  const f32 = x.slice().buffer as ArrayBuffer;
+  const r32 = processChunk({
+    raw: f32,
+    dtype: "F32",
+    count: x.length,
+    target: "fp16",
+    search: "mse",
+    nonfinite: "zero",
+  });
+  const ref = x.slice();
+  slowScan(ref, "zero", false);
+  assert.deepEqual(
+    new Uint16Array(r32.out.buffer, 0, x.length),
+    new Uint16Array(Float16Array.from(ref).buffer),
+  );
+  assert.equal(r32.nonfinite, 2);
+  assert.equal(r32.clamped, 2);
+  const raw = bf16(x);
+  const rb = processChunk({
+    raw,
+    dtype: "BF16",
+    count: x.length,
+    target: "fp16",
+    search: "mse",
+    nonfinite: "zero",
+  });
+  assert.equal(rb.out.buffer, raw); // converted in place
+  const vals = bf16Values(bf16(x));
+  slowScan(vals, "zero", false);
+  assert.deepEqual(
+    new Uint16Array(rb.out.buffer, 0, x.length),
+    new Uint16Array(Float16Array.from(vals).buffer),
+  );
+});
+
+Deno.test("a chunk with NaN under the error policy is counted but not quantized", () => {
+  const x = withSpecials(new Rng(3).gaussianArray(512, 0.02));
+  const r = processChunk({
+    raw: x.slice().buffer as ArrayBuffer,
+    dtype: "F32",
+    count: 512,
+    target: "hq5k",
+    search: "fast",
+    nonfinite: "error",
+  });
+  assert.equal(r.nonfinite, 2);
+  assert.equal(r.sqErr, 0);
+});
+
+Deno.test("the chunk pool gives the same results for 1 and 3 workers and hands the buffers back", async () => {
+  const jobs = (): ChunkJob[] =>
+    [0, 1, 2, 3, 4, 5, 6].map((k) => ({
+      raw: new Rng(k).gaussianArray(4096 + k * 256, 0.02).buffer as ArrayBuffer,
+      dtype: "F32",
+      count: 4096 + k * 256,
+      target: k % 2 ? "hq5k" : "hq41k",
+      search: "mse",
+      nonfinite: "error",
+    }));
+  const results = [];
+  for (const threads of [1, 3]) {
+    const pool = new ChunkPool(threads);
+    try {
+      const rs = await Promise.all(jobs().map((j) => pool.run(j)));
+      for (const r of rs) assert.ok(r.raw.byteLength > 0);
+      results.push(rs.map((r) => ({ out: r.out.slice(), sqErr: r.sqErr, sum: r.sum })));
+    } finally {
+      pool.close();
+    }
+  }
+  assert.deepEqual(results[0], results[1]);
+});
+
+Deno.test("a closed chunk pool fails calls in flight and new ones", async () => {
+  const pool = new ChunkPool(1);
+  const p = pool.run({
+    raw: new Float32Array(1 << 16).buffer,
+    dtype: "F32",
+    count: 1 << 16,
+    target: "hq5k",
+    search: "mse",
+    nonfinite: "error",
+  });
+  pool.close();
+  await assert.rejects(p, (e: Error & { code?: string }) => e.code === "ABORTED");
+  assert.throws(() =>
+    pool.run({
+      raw: new ArrayBuffer(4),
+      dtype: "F32",
+      count: 1,
+      target: "fp16",
+      search: "mse",
+      nonfinite: "error",
+    })
+  );
+});
+
+Deno.test("a conversion reports where its data phase spent its time, once", async () => {
+  const dir = await tinyModel({ dtype: "BF16" });
+  const events: ConvertTimings[] = [];
+  await convert({
+    models: { text: dir },
+    output: `${dir}.hnf`,
+    quant: "hq5k",
+    threads: 2,
+    onEvent: (e) => {
+      if (e.type === "timings") events.push(e.timings);
+    },
+  });
+  assert.equal(events.length, 1);
+  const t = events[0];
+  const plan = await planConversion({ models: { text: dir }, quant: "hq5k" });
+  assert.equal(t.elements, plan.tensors.reduce((s, x) => s + x.numel, 0));
+  for (const v of Object.values(t)) assert.ok(v >= 0 && Number.isFinite(v));
+  assert.ok(t.quantizeMs > 0 && t.totalMs > 0);
+  for (const tw of plan.towers) tw.folder.close();
+});
