@@ -57,9 +57,10 @@ export async function writeTensors(
   assertInternal(chunk % 256 === 0, "chunk size");
   const pool = options.pool;
   const reports: TensorReport[] = [];
-  // Two chunks per worker keep every worker busy while the main thread reads and writes; the
-  // raw buffers cycle main → worker → main, so their number bounds the memory in flight.
-  const maxInflight = 2 * pool.threads;
+  // A second chunk queued per worker (up to 4 in all) keeps every worker busy while the main
+  // thread reads and writes; the raw buffers cycle main → worker → main, so their number bounds
+  // the memory in flight (peak RSS) whatever the model size.
+  const maxInflight = pool.threads + Math.min(pool.threads, 4);
   // At least 2 bytes per element, so that the output of every format fits in the raw buffer.
   const bufferBytes = chunk *
     Math.max(2, ...plan.tensors.map((t) => DTYPE_SIZES[t.source.dtype] ?? 4));
