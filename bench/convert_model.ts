@@ -10,11 +10,7 @@
  * @module
  */
 import { generateModel } from "../src/fixtures/mod.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg, convertOnce, inputFiles, timeCopy } from "./_common.ts";
 
 const dir = arg("dir", `${Deno.env.get("TMPDIR") ?? "/tmp"}/helios-bench`);
 const size = arg("size", "bench") as "bench" | "tiny";
@@ -37,43 +33,13 @@ try {
   console.error(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-const files = [...Deno.readDirSync(model)].filter((e) => e.name.endsWith(".safetensors")).map((e) =>
-  e.name
-);
-const inputBytes = files.reduce((s, f) => s + Deno.statSync(`${model}/${f}`).size, 0);
-
-async function timeCopy(): Promise<number> {
-  await Deno.mkdir(`${dir}/copy`, { recursive: true });
-  const t0 = performance.now();
-  for (const f of files) await Deno.copyFile(`${model}/${f}`, `${dir}/copy/${f}`);
-  const s = (performance.now() - t0) / 1000;
-  await Deno.remove(`${dir}/copy`, { recursive: true });
-  return s;
-}
+const { files, bytes: inputBytes } = inputFiles(model);
 
 const rows: string[][] = [];
-const copySeconds = await timeCopy();
+const copySeconds = await timeCopy(model, files, dir);
 for (const quant of quants) {
   for (const threads of threadList) {
-    const out = `${dir}/out.hnf`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("./_convert_once.ts", import.meta.url).pathname,
-        model,
-        out,
-        quant,
-        search,
-        String(threads),
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    });
-    const r = await child.output();
-    if (!r.success) throw new Error("conversion failed");
-    const m = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
-    await Deno.remove(out).catch(() => {});
+    const m = await convertOnce(model, `${dir}/out.hnf`, { quant, search, threads });
     rows.push([
       quant,
       quant === "fp16" ? "-" : search,
@@ -81,7 +47,7 @@ for (const quant of quants) {
       (inputBytes / 1e9).toFixed(2),
       m.seconds.toFixed(1),
       (m.sourceBytes / 1e6 / m.seconds).toFixed(0),
-      (m.peakRssBytes / 2 ** 20).toFixed(0),
+      ((m.peakRssBytes ?? 0) / 2 ** 20).toFixed(0),
       copySeconds.toFixed(1),
       (m.seconds / copySeconds).toFixed(2),
       m.meanRelRmse === null ? "-" : `${(m.meanRelRmse * 100).toFixed(2)}%`,

@@ -23,12 +23,7 @@ import { openSafetensorsFolder } from "../src/safetensors/mod.ts";
 import { getKernel } from "../src/hqs/registry.ts";
 import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "../src/hqs/kernel.ts";
 import { CHUNK_SLICE_BLOCKS } from "../src/convert/chunk.ts";
-import type { ConvertTimings } from "../mod.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg, convertOnce, type ConvertRun, inputFiles, timeCopy } from "./_common.ts";
 
 const dir = arg("dir", `${Deno.env.get("TMPDIR") ?? "/tmp"}/helios-bench`);
 const paths = arg("paths", "fp16,hq5k:fast,hq5k:mse,hq51k:mse,hq41k:mse").split(",");
@@ -72,51 +67,14 @@ try {
   });
 }
 
-const files = [...Deno.readDirSync(model)].filter((e) => e.name.endsWith(".safetensors"))
-  .map((e) => e.name);
-const inputBytes = files.reduce((s, f) => s + Deno.statSync(`${model}/${f}`).size, 0);
+const { files, bytes: inputBytes } = inputFiles(model);
 const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 
-/** Seconds of a plain copy of the input files (page cache to page cache). */
-async function timeCopy(): Promise<number> {
-  await Deno.mkdir(`${dir}/copy`, { recursive: true });
-  const t0 = performance.now();
-  for (const f of files) await Deno.copyFile(`${model}/${f}`, `${dir}/copy/${f}`);
-  const s = (performance.now() - t0) / 1000;
-  await Deno.remove(`${dir}/copy`, { recursive: true });
-  return s;
-}
-
-interface Run {
-  seconds: number;
-  cpuSeconds: number;
-  peakRssBytes: number | null;
-  timings: ConvertTimings | null;
-}
-
-async function ours(quant: string, search: string, threads: number): Promise<Run> {
-  const out = `${dir}/ours.hnf`;
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_convert_once.ts", import.meta.url).pathname,
-      model,
-      out,
-      quant,
-      search,
-      String(threads),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!r.success) throw new Error(`conversion ${quant}/${search} failed`);
-  await Deno.remove(out).catch(() => {});
-  return JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
-}
+/** Wall and CPU seconds and peak RSS of one run. */
+type Timed = Pick<ConvertRun, "seconds" | "cpuSeconds" | "peakRssBytes">;
 
 /** The original converter's run of the same path (`/usr/bin/time` gives CPU and peak RSS). */
-async function theirs(quant: string, search: string, threads: number): Promise<Run | null> {
+async function theirs(quant: string, search: string, threads: number): Promise<Timed | null> {
   if (!original) return null;
   const q = { fp16: "FP16", hq5k: "HQ5K", hq4k: "HQ4K" }[quant];
   if (!q) return null; // the original has no compact formats
@@ -133,7 +91,7 @@ async function theirs(quant: string, search: string, threads: number): Promise<R
   const last = new TextDecoder().decode(r.stderr).trim().split("\n").pop()!.split(" ");
   if (!r.success) throw new Error(`original ${q} failed: ${last.join(" ")}`);
   const [e, u, s, m] = last.map(Number);
-  return { seconds: e, cpuSeconds: u + s, peakRssBytes: m * 1024, timings: null };
+  return { seconds: e, cpuSeconds: u + s, peakRssBytes: m * 1024 };
 }
 
 /** Single-thread elements/s of the kernel alone, on decoded tensors of the same model. */
@@ -178,14 +136,14 @@ for (const path of paths) {
   const [quant, search = "mse"] = path.split(":");
   const kRate = await kernelRate(quant, search as HqsSearch);
   for (const threads of threadList) {
-    const runs: Run[] = [];
-    const orig: Run[] = [];
+    const runs: ConvertRun[] = [];
+    const orig: Timed[] = [];
     const copies: number[] = [];
     for (let i = 0; i < repeat; i++) {
-      runs.push(await ours(quant, search, threads));
+      runs.push(await convertOnce(model, `${dir}/ours.hnf`, { quant, search, threads }));
       const o = await theirs(quant, search, threads);
       if (o) orig.push(o);
-      if (quant === "fp16") copies.push(await timeCopy());
+      if (quant === "fp16") copies.push(await timeCopy(model, files, dir));
     }
     const s = med(runs.map((r) => r.seconds));
     const elems = runs[0].timings?.elements ?? NaN;

@@ -1,0 +1,71 @@
+/**
+ * What the conversion benchmarks share: command-line flags, the input files of a model, a
+ * plain copy of them, and one conversion in a child process (`_convert_once.ts`).
+ *
+ * @module
+ */
+import type { ConvertTimings } from "../mod.ts";
+
+/** The value of `--name`, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+/** The safetensors files of `model` and their total size. */
+export function inputFiles(model: string): { files: string[]; bytes: number } {
+  const files = [...Deno.readDirSync(model)].filter((e) => e.name.endsWith(".safetensors"))
+    .map((e) => e.name);
+  return { files, bytes: files.reduce((s, f) => s + Deno.statSync(`${model}/${f}`).size, 0) };
+}
+
+/** Seconds of a plain copy of `files` from `model` into `dir/copy` (removed afterwards). */
+export async function timeCopy(model: string, files: string[], dir: string): Promise<number> {
+  await Deno.mkdir(`${dir}/copy`, { recursive: true });
+  const t0 = performance.now();
+  for (const f of files) await Deno.copyFile(`${model}/${f}`, `${dir}/copy/${f}`);
+  const s = (performance.now() - t0) / 1000;
+  await Deno.remove(`${dir}/copy`, { recursive: true });
+  return s;
+}
+
+/** What `_convert_once.ts` prints. */
+export interface ConvertRun {
+  /** Wall seconds of `convert()`. */
+  seconds: number;
+  /** CPU seconds of the process (all threads). */
+  cpuSeconds: number;
+  /** Peak RSS. */
+  peakRssBytes: number | null;
+  /** Source bytes of the plan. */
+  sourceBytes: number;
+  /** Mean relative RMSE of the quantized tensors. */
+  meanRelRmse: number | null;
+  /** The data phase's timings. */
+  timings: ConvertTimings | null;
+}
+
+/** Converts `model` once in a child process (so RSS and CPU time are its own). */
+export async function convertOnce(
+  model: string,
+  out: string,
+  opts: { quant: string; search: string; threads: number },
+): Promise<ConvertRun> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_convert_once.ts", import.meta.url).pathname,
+      model,
+      out,
+      opts.quant,
+      opts.search,
+      String(opts.threads),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!r.success) throw new Error(`conversion ${opts.quant}/${opts.search} failed`);
+  await Deno.remove(out).catch(() => {});
+  return JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+}
