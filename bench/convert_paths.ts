@@ -22,7 +22,7 @@ import { generateModel, llamaTensors } from "../src/fixtures/mod.ts";
 import { openSafetensorsFolder } from "../src/safetensors/mod.ts";
 import { getKernel } from "../src/hqs/registry.ts";
 import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "../src/hqs/kernel.ts";
-import { CHUNK_SLICE_BLOCKS } from "../src/convert/chunk.ts";
+import { HQS_POOL_SLICE_BLOCKS } from "../src/hqs/pool.ts";
 import { arg, convertOnce, type ConvertRun, inputFiles, timeCopy } from "./_common.ts";
 
 const dir = arg("dir", `${Deno.env.get("TMPDIR") ?? "/tmp"}/helios-bench`);
@@ -108,8 +108,8 @@ async function kernelRate(quant: string, search: HqsSearch): Promise<number> {
     const out = new Uint8Array((n / HQS_SUPER_BLOCK) * kernel.blockBytes);
     const nBlocks = n / HQS_SUPER_BLOCK;
     const pass = () => {
-      for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_SLICE_BLOCKS) {
-        const nb = Math.min(CHUNK_SLICE_BLOCKS, nBlocks - b0);
+      for (let b0 = 0; b0 < nBlocks; b0 += HQS_POOL_SLICE_BLOCKS) {
+        const nb = Math.min(HQS_POOL_SLICE_BLOCKS, nBlocks - b0);
         kernel.encode(x, b0 * HQS_SUPER_BLOCK, nb, out, b0 * kernel.blockBytes, search);
       }
     };

@@ -9,19 +9,13 @@
  */
 import { F16_MAX } from "../hqs/f16.ts";
 import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "../hqs/kernel.ts";
+import { HQS_POOL_SLICE_BLOCKS } from "../hqs/pool.ts";
 import { getKernel } from "../hqs/registry.ts";
 import { decodeToF32 } from "../safetensors/dtype.ts";
 import { convertToF16, hasDirectF16 } from "./to_f16.ts";
 
 /** What to do with NaN/Inf in a weight. */
 export type NonfinitePolicy = "error" | "zero";
-
-/**
- * Super-blocks per error slice (16 384 elements). A chunk's squared error is the sum of its
- * slices' errors in slice order: the same additions the earlier slice-parallel pool made, so
- * the relative RMSE in the manifest keeps its last bit.
- */
-export const CHUNK_SLICE_BLOCKS = 64;
 
 /** One chunk to convert: `count` elements of `dtype` in `raw`, written as `target`. */
 export interface ChunkJob {
@@ -178,8 +172,10 @@ export function processChunk(job: ChunkJob): ChunkResult {
     const need = nBlocks * kernel.blockBytes;
     out = raw.byteLength >= need ? new Uint8Array(raw, 0, need).fill(0) : new Uint8Array(need);
     if (s.nonfinite === 0 || job.nonfinite === "zero") {
-      for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_SLICE_BLOCKS) {
-        const nb = Math.min(CHUNK_SLICE_BLOCKS, nBlocks - b0);
+      // The pool's fixed slices, their errors summed in slice order: the additions of a
+      // single-threaded HqsPool call, so the relative RMSE in the manifest keeps its last bit.
+      for (let b0 = 0; b0 < nBlocks; b0 += HQS_POOL_SLICE_BLOCKS) {
+        const nb = Math.min(HQS_POOL_SLICE_BLOCKS, nBlocks - b0);
         sqErr += kernel.encode(
           x,
           b0 * HQS_SUPER_BLOCK,
