@@ -162,6 +162,7 @@ for (const path of paths) {
       orig.length ? fmt(med(orig.map((r) => r.cpuSeconds))) : "–",
       fmt(s / os),
     ]);
+    console.error(`done: ${rows[rows.length - 1].join(" | ")}`);
     const t = runs[runs.length - 1].timings;
     if (t) {
       breakdown.push([
