@@ -39,8 +39,14 @@ export interface ConvertRun {
   peakRssBytes: number | null;
   /** Source bytes of the plan. */
   sourceBytes: number;
+  /** Bytes of the written file. */
+  outputBytes: number;
   /** Mean relative RMSE of the quantized tensors. */
   meanRelRmse: number | null;
+  /** Element-weighted RMS of their relative RMSEs. */
+  rmsRelRmse: number | null;
+  /** Bits per weight of the quantized matrices as written. */
+  quantBitsPerWeight: number | null;
   /** The data phase's timings. */
   timings: ConvertTimings | null;
 }
