@@ -109,6 +109,9 @@ export {
 export type {
   AudioDims,
   ExpectedShape,
+  Gemma4Dims,
+  Gemma4Layer,
+  Gemma4Vision,
   IgnoredTensor,
   JsonObject,
   MappedTensor,
@@ -117,6 +120,7 @@ export type {
   ModelSpec,
   MoeDims,
   RequiredTensor,
+  SynthesizedTensor,
   TensorClass,
   TensorRole,
   TextDims,

@@ -182,7 +182,7 @@ export async function writeTensors(
     for (const [i, t] of plan.tensors.entries()) {
       checkAbort(options.signal);
       if (t.block !== block) {
-        await writer.beginBlock(t.block);
+        await writer.beginBlock(t.block, { dense: plan.denseBlocks.includes(t.block) });
         block = t.block;
       }
       await writer.beginTensor({
@@ -200,7 +200,12 @@ export async function writeTensors(
         stats.sum += s.sum;
         stats.sumSq += s.sumSq;
       };
-      if (t.dtype === "fp16" && hasDirectF16(t.source.dtype)) {
+      if (t.fill !== undefined) {
+        // A synthesized constant (a missing or infinite clamp bound): nothing to read.
+        assertInternal(t.dtype === "fp16", `constant '${t.name}' must be fp16`);
+        const h = new Float16Array(t.numel).fill(t.fill);
+        await writer.write(new Uint8Array(h.buffer));
+      } else if (t.dtype === "fp16" && hasDirectF16(t.source.dtype)) {
         // BF16/F16 → FP16 straight from the raw bits (to_f16.ts), no f32 round trip.
         const out = new Uint16Array(Math.min(chunk, t.numel));
         const ob = new Uint8Array(out.buffer);
@@ -275,6 +280,7 @@ export async function writeTensors(
         nonfiniteZeroed: options.nonfinite === "zero" ? stats.nonfinite : 0,
         note: t.note,
         copyOf: t.copyOf,
+        ...(t.origin ? { origin: t.origin } : {}),
       };
       if (t.dtype !== "fp16") {
         const mean = stats.sum / t.numel;
