@@ -188,6 +188,11 @@ Deno.test("Gemma 4 (Transformers 5 layout) converts to the certified compact lay
       report.tensors.find((t) => t.name === "text.lm_head.weight")?.copyOf,
       "text.token_embedding.weight",
     );
+    // The "runs in" report: both towers run; only the tiny tokenizer keeps the text from chat.
+    assert.deepEqual(
+      [report.runtime.text?.runs, report.runtime.text?.rules, report.runtime.vision?.chat],
+      [true, ["turn-tokens"], true],
+    );
     // The audio tower is skipped with its reason; nothing is unmapped.
     assert.deepEqual(report.unmapped, []);
     const audio = report.ignored.filter((x) => /audio/.test(x.name));
@@ -426,12 +431,13 @@ Deno.test("Gemma 4 without a tensor the validator needs is refused before anythi
 Deno.test("Gemma 4 takes its certified preset for another --quant, and --override still applies", async () => {
   await convertGemma4(
     { quant: "hq31k", overrides: { "text.layer0.mlp.up.weight": "hq51k" } },
-    ({ warned, hnf }) => {
+    ({ report, warned, hnf }) => {
       const dtype = (n: string) => hnf.tensors.find((t) => t.name === n)?.dtype;
       assert.equal(dtype("text.layer1.mlp.up.weight"), "hq41k");
       assert.equal(dtype("text.layer1.attn.q_proj.weight"), "hq51k");
       assert.equal(dtype("text.layer0.mlp.up.weight"), "hq51k");
       assert.ok(warned.some((w) => /certified hq41k-m preset .* not --quant hq31k/.test(w)));
+      assert.deepEqual(report.runtime.text?.rules, ["gemma4-profile", "turn-tokens"]);
     },
   );
 });
