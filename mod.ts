@@ -111,6 +111,9 @@ export {
 export type {
   AudioDims,
   ExpectedShape,
+  Gemma4Dims,
+  Gemma4Layer,
+  Gemma4Vision,
   IgnoredTensor,
   JsonObject,
   MappedTensor,
@@ -119,6 +122,7 @@ export type {
   ModelSpec,
   MoeDims,
   RequiredTensor,
+  SynthesizedTensor,
   TensorClass,
   TensorRole,
   TextDims,

@@ -383,21 +383,31 @@ Deno.test("validateHintsBinary rejects each §11.3 runtime violation", () => {
   expectBad(edited((dv) => dv.setUint32(24, 160, true)), /cortex config/);
 });
 
-Deno.test("a valid GM4X extension passes the gemma4 check", () => {
-  const layers = 2;
-  const size = 32 + 40 * layers;
-  const base = buildHintsBinary(llama3())!;
-  const bytes = new Uint8Array(base.length + size + 16);
-  bytes.set(base);
-  const dv = new DataView(bytes.buffer);
-  dv.setUint32(64 + 68, 15, true);
-  dv.setUint32(44, base.length, true);
-  dv.setUint32(48, size, true);
-  bytes.set(new TextEncoder().encode("GM4X"), 52);
-  dv.setUint32(base.length, 1, true);
-  dv.setUint32(base.length + 4, 40, true);
-  dv.setUint32(base.length + 8, layers, true);
-  validateHintsBinary(bytes);
-  expectBad(edited((d) => d.setUint32(48, size + 1, true), bytes), /GM4X size/);
-  expectBad(edited((d) => d.setUint32(base.length + 8, 3, true), bytes), /layer count/);
+Deno.test("a Gemma 4 block 0xB passes the runtime's GM4X/GM4V checks and fails each broken one", () => {
+  const bin = buildHintsBinary([tower("gemma4")])!;
+  validateHintsBinary(bin);
+  const dv = new DataView(bin.buffer);
+  const gm4x = dv.getUint32(44, true);
+  const gm4v = dv.getUint32(56, true);
+  assert.deepEqual([gm4x, dv.getUint32(48, true), gm4v, dv.getUint32(60, true)], [
+    256,
+    32 + 40 * 6,
+    256 + 32 + 40 * 6,
+    96,
+  ]);
+  expectBad(edited((d) => d.setUint8(52, 0), bin), /GM4X marker/);
+  expectBad(
+    edited((d) => d.setUint32(48, 32 + 40 * 6 + 1, true), bin),
+    /GM4X extension at|GM4X size/,
+  );
+  expectBad(edited((d) => d.setUint32(gm4x + 8, 5, true), bin), /layer count 5/);
+  expectBad(edited((d) => d.setUint16(gm4x + 4, 2, true), bin), /GM4X version/);
+  expectBad(edited((d) => d.setUint32(gm4x + 32, 2, true), bin), /GM4X layer 0 has invalid/);
+  expectBad(edited((d) => d.setFloat32(gm4x + 32 + 24, NaN, true), bin), /layer 0 has invalid/);
+  expectBad(edited((d) => d.setUint32(60, 95, true), bin), /GM4V extension at .* not 96/);
+  expectBad(edited((d) => d.setUint32(56, 192, true), bin), /GM4V extension overlaps/);
+  expectBad(edited((d) => d.setUint32(gm4v + 8, 0xffff, true), bin), /GM4V flags 0xffff/);
+  expectBad(edited((d) => d.setUint32(gm4v + 12, 3, true), bin), /GM4V fields/);
+  expectBad(edited((d) => d.setUint32(gm4v + 76, 2, true), bin), /GM4V fields/);
+  expectBad(edited((d) => d.setFloat32(gm4v + 60, 0.5, true), bin), /GM4V fields/);
 });

@@ -189,7 +189,9 @@ Deno.test("a family's rule is one more entry in the list (e.g. a Gemma 4 contrac
     hints: hints({ ...BASE, arch: "gemma4" }),
     tokenizer: tokenizer(["<|turn>", "<turn|>"]),
   };
-  assert.equal(assessRuntime(inputs).text!.chat, true, "Gemma 4 turn tokens");
+  // The built-in Gemma 4 rules: no PLE in a Llama's tensors, dtypes off the certified profile.
+  const base = assessRuntime(inputs).text!;
+  assert.deepEqual([base.runs, base.rules], [false, ["gemma4-graph", "gemma4-profile"]]);
   const r = assessRuntime(inputs, [...RUNTIME_RULES, gemma4]).text!;
   assert.deepEqual([r.runs, r.reasons.at(-1)], [false, "no PLE table"]);
 });

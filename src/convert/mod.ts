@@ -156,6 +156,7 @@ function plannedReports(plan: ConversionPlan): TensorReport[] {
     nonfiniteZeroed: 0,
     note: t.note,
     copyOf: t.copyOf,
+    ...(t.origin ? { origin: t.origin } : {}),
   }));
 }
 

@@ -29,6 +29,7 @@ import {
   type QuantPreset,
   tensorRole,
 } from "./presets.ts";
+import { completeTower } from "./synthesize.ts";
 
 export type { EmbeddingChoice } from "./dtypes.ts";
 export type { QuantChoice } from "./presets.ts";
@@ -72,6 +73,10 @@ export interface PlannedTensor {
   size: number;
   /** Why its dtype is not the preset's (row rule, hq31k row limit, an override), when so. */
   note?: string;
+  /** Why the tensor is not the source's data as is (a copy, a constant, a saturated clamp). */
+  origin?: string;
+  /** Write this value in every element instead of reading `source` (a synthesized constant). */
+  fill?: number;
 }
 
 /** A source tensor that is not written. */
@@ -106,6 +111,8 @@ export interface ConversionPlan {
   lmHead: LmHeadChoice;
   /** Warnings for the report. */
   warnings: string[];
+  /** Blocks written without padding between tensors (see {@link Mapper.denseBlocks}). */
+  denseBlocks: number[];
   /** Total source bytes to read. */
   sourceBytes: number;
   /** Total tensor payload bytes to write. */
@@ -211,6 +218,32 @@ function expandCopies(
   return out;
 }
 
+/** `--quant` choices that a family's certified preset stands for without a warning. */
+const CERTIFIED_STANDS_FOR = new Set<string>(["fp16", "hq51k", "hq41k", "hq41k-m"]);
+
+/**
+ * The dtype context of one tower: a family whose runtime validator accepts only its certified
+ * preset or all FP16 (Gemma 4, {@link Mapper.certifiedPreset}) gets that preset for any HQ
+ * `--quant` (with a warning when the choice differs); `--override` still applies.
+ */
+function certifiedContext<C extends { target: RuntimeTarget; preset: QuantPreset }>(
+  mapper: { certifiedPreset?: QuantChoice },
+  ctx: C,
+  quant: QuantChoice,
+  spec: ModelSpec,
+  warnings: string[],
+): C {
+  const certified = mapper.certifiedPreset;
+  if (!certified || quant === "fp16") return ctx;
+  if (!CERTIFIED_STANDS_FOR.has(quant)) {
+    warnings.push(
+      `${spec.dir}: ${spec.family} is written in the runtime's certified ${certified} preset ` +
+        `(its validator accepts no other but FP16), not --quant ${quant}`,
+    );
+  }
+  return { ...ctx, preset: presetFor(certified, ctx.target) };
+}
+
 /** The one-line refusal of a tower some of whose tensors no mapper knows. */
 function unmappedError(tower: PlannedTower, unknown: SkippedTensor[]): HeliosError {
   const { family, modelType } = tower.spec;
@@ -259,6 +292,7 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
     const unmapped: SkippedTensor[] = [];
     const warnings: string[] = [];
     const byName = new Map<string, SourceTensor>();
+    const denseBlocks: number[] = [];
     for (const [ti, tower] of towers.entries()) {
       warnings.push(...tower.spec.warnings.map((w) => `${tower.spec.dir}: ${w}`));
       const mapper = mapperFor(tower.spec);
@@ -292,7 +326,9 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
       );
       const all = expandCopies(mapped, tower.role, tower.spec, lmHead);
       const tied = !all.some((x) => x.m.name.endsWith("lm_head.weight"));
-      for (const { src, m, copyOf } of all) {
+      const { entries, warnings: madeWarnings } = await completeTower(mapper, tower, all);
+      const towerCtx = certifiedContext(mapper, ctx, quant, tower.spec, warnings);
+      for (const { src, m, copyOf, fill, note: why } of entries) {
         const other = byName.get(m.name);
         if (other) {
           throw new HeliosError(
@@ -309,10 +345,15 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
             }); the runtime rejects zero dimensions`,
           );
         }
+        // A scalar is written as [1] (the older runtime reader rejects an empty shape, §13)
+        // unless the mapper asks for a shape, `[]` included.
+        const shape = m.shape ?? (src.shape.length ? src.shape.slice() : [1]);
+        const numel = shape.reduce((a, b) => a * b, 1);
+        assertInternal(fill !== undefined || numel === src.numel, `shape of '${m.name}'`);
         const role = tensorRole(m);
         const { dtype, note } = chooseDtype(
-          { name: m.name, role, shape: src.shape, tiedTable: role === "embedding" && tied },
-          ctx,
+          { name: m.name, role, shape, tiedTable: role === "embedding" && tied },
+          towerCtx,
         );
         tensors.push({
           tower: ti,
@@ -323,13 +364,21 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
           role,
           copyOf,
           dtype,
-          // A scalar is written as [1]: the older runtime reader rejects an empty shape (§13).
-          shape: src.shape.length ? src.shape.slice() : [1],
-          numel: src.numel,
-          size: dtypeByteSize(dtype, src.numel)!,
+          shape,
+          numel,
+          size: dtypeByteSize(dtype, numel)!,
           note,
+          ...(why !== undefined ? { origin: why } : {}),
+          ...(fill !== undefined ? { fill } : {}),
         });
       }
+      if (mapper.denseBlocks) denseBlocks.push(...mapper.denseBlocks);
+      if (mapper.orderByName) {
+        const mine = tensors.filter((t) => t.tower === ti);
+        mine.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        tensors.splice(tensors.length - mine.length, mine.length, ...mine);
+      }
+      warnings.push(...madeWarnings);
     }
     // Deterministic order: block id, then tower, then source order (shard, data offset); the
     // sort is stable, so tensors of one block keep the order they were pushed in.
@@ -351,7 +400,11 @@ export async function planConversion(options: PlanOptions): Promise<ConversionPl
       embeddings,
       lmHead,
       warnings,
-      sourceBytes: tensors.reduce((s, t) => s + t.source.byteLength, 0),
+      denseBlocks: [...new Set(denseBlocks)].sort((a, b) => a - b),
+      sourceBytes: tensors.reduce(
+        (s, t) => s + (t.fill === undefined ? t.source.byteLength : 0),
+        0,
+      ),
       outputBytes: tensors.reduce((s, t) => s + t.size, 0),
     };
   } catch (e) {

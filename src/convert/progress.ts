@@ -116,4 +116,6 @@ export interface TensorReport {
   note?: string;
   /** The tensor this one copies (same source written twice, e.g. a tied `lm_head`). */
   copyOf?: string;
+  /** Why the data is not the source's as is (a copy, a constant, a saturated clamp). */
+  origin?: string;
 }

@@ -93,7 +93,7 @@ export async function writeTensors(
   for (const [i, t] of plan.tensors.entries()) {
     checkAbort(options.signal);
     if (t.block !== block) {
-      await writer.beginBlock(t.block);
+      await writer.beginBlock(t.block, { dense: plan.denseBlocks.includes(t.block) });
       block = t.block;
     }
     await writer.beginTensor({
@@ -102,7 +102,6 @@ export async function writeTensors(
       shape: t.shape,
     });
     const folder = plan.towers[t.tower].folder;
-    assertDecodable(t.source);
     const bytesPerElem = t.source.byteLength / t.numel;
     const stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
     let sqErr = 0;
@@ -129,27 +128,34 @@ export async function writeTensors(
       free.push(r.raw);
       emit(t, i);
     };
-    for (let s = 0; s < t.numel; s += chunk) {
-      checkAbort(options.signal);
-      const n = Math.min(chunk, t.numel - s);
-      const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
-      const t0 = performance.now();
-      await folder.readRaw(t.source, s, n, new Uint8Array(raw));
-      times.readMs += performance.now() - t0;
-      const job = pool.run({
-        raw,
-        dtype: t.source.dtype,
-        count: n,
-        target: t.dtype as "fp16" | HqsFormat,
-        search: options.search,
-        nonfinite: options.nonfinite,
-      });
-      job.catch(() => {}); // awaited in order below; a failure must not go unhandled first
-      inflight.push(job);
-      bytesDone += n * bytesPerElem;
-      if (inflight.length >= maxInflight) await drainOne();
+    if (t.fill !== undefined) {
+      // A synthesized constant (a missing or infinite clamp bound): nothing to read.
+      assertInternal(t.dtype === "fp16", `constant '${t.name}' must be fp16`);
+      await writer.write(new Uint8Array(new Float16Array(t.numel).fill(t.fill).buffer));
+    } else {
+      assertDecodable(t.source);
+      for (let s = 0; s < t.numel; s += chunk) {
+        checkAbort(options.signal);
+        const n = Math.min(chunk, t.numel - s);
+        const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
+        const t0 = performance.now();
+        await folder.readRaw(t.source, s, n, new Uint8Array(raw));
+        times.readMs += performance.now() - t0;
+        const job = pool.run({
+          raw,
+          dtype: t.source.dtype,
+          count: n,
+          target: t.dtype as "fp16" | HqsFormat,
+          search: options.search,
+          nonfinite: options.nonfinite,
+        });
+        job.catch(() => {}); // awaited in order below; a failure must not go unhandled first
+        inflight.push(job);
+        bytesDone += n * bytesPerElem;
+        if (inflight.length >= maxInflight) await drainOne();
+      }
+      while (inflight.length) await drainOne();
     }
-    while (inflight.length) await drainOne();
     times.elements += t.numel;
     if (stats.nonfinite > 0 && options.nonfinite === "error") {
       throw new HeliosError(
@@ -168,6 +174,7 @@ export async function writeTensors(
       nonfiniteZeroed: options.nonfinite === "zero" ? stats.nonfinite : 0,
       note: t.note,
       copyOf: t.copyOf,
+      ...(t.origin ? { origin: t.origin } : {}),
     };
     if (t.dtype !== "fp16") {
       const mean = stats.sum / t.numel;

@@ -12,9 +12,8 @@ import {
   ATTENTION_TYPES,
   DTYPES,
   ENCODER_TYPES,
-  GM4X_HEADER_SIZE,
+  Gemma4HeaderAt,
   GM4X_MARKER,
-  GM4X_RECORD_SIZE,
   HINTS_ALIGN,
   HINTS_HEADER_SIZE,
   HINTS_MAGIC,
@@ -32,6 +31,16 @@ import {
   VISION_CONFIG_BIN_SIZE,
 } from "./constants.ts";
 import { collectSections, HintFloat, type HintRecord, type HintsTower } from "./derive.ts";
+import {
+  checkGm4v,
+  checkGm4x,
+  type DecodedGemma4,
+  decodeGm4v,
+  decodeGm4x,
+  encodeGm4v,
+  encodeGm4x,
+  isGemma4Vision,
+} from "./gemma4.ts";
 
 function numOf(rec: HintRecord, key: string, fallback: number): number {
   const v = rec.get(key);
@@ -163,9 +172,11 @@ export function buildHintsBinary(towers: HintsTower[]): Uint8Array | null {
   const code = s.get("code");
   const cortex = s.get("cortex");
   if (!text && !vision && !code && !cortex) return null;
-  const size = HINTS_HEADER_SIZE + (text ? TEXT_CONFIG_BIN_SIZE : 0) +
+  const gm4 = gemma4Extensions(towers, text, vision);
+  const records = HINTS_HEADER_SIZE + (text ? TEXT_CONFIG_BIN_SIZE : 0) +
     (vision ? VISION_CONFIG_BIN_SIZE : 0) + (code ? TEXT_CONFIG_BIN_SIZE : 0) +
     (cortex ? TEXT_CONFIG_BIN_SIZE : 0);
+  const size = records + (gm4.gm4x?.length ?? 0) + (gm4.gm4v?.length ?? 0);
   const out = new Uint8Array(Math.ceil(size / HINTS_ALIGN) * HINTS_ALIGN);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, HINTS_MAGIC, true);
@@ -201,7 +212,37 @@ export function buildHintsBinary(towers: HintsTower[]): Uint8Array | null {
     at += TEXT_CONFIG_BIN_SIZE;
   }
   dv.setUint32(40, flags, true);
+  // Gemma 4 extensions after the records, their pointers in the header's reserved bytes.
+  if (gm4.gm4x) {
+    out.set(gm4.gm4x, at);
+    dv.setUint32(Gemma4HeaderAt.GM4X_OFFSET, at, true);
+    dv.setUint32(Gemma4HeaderAt.GM4X_SIZE, gm4.gm4x.length, true);
+    out.set(new TextEncoder().encode(GM4X_MARKER), Gemma4HeaderAt.GM4X_MARKER);
+    at += gm4.gm4x.length;
+  }
+  if (gm4.gm4v) {
+    out.set(gm4.gm4v, at);
+    dv.setUint32(Gemma4HeaderAt.GM4V_OFFSET, at, true);
+    dv.setUint32(Gemma4HeaderAt.GM4V_SIZE, gm4.gm4v.length, true);
+  }
+  validateHintsBinary(out);
   return out;
+}
+
+/** GM4X when the text record is Gemma 4's, GM4V when the vision record is (§5.2, §5.6). */
+function gemma4Extensions(
+  towers: HintsTower[],
+  text: HintRecord | undefined,
+  vision: HintRecord | undefined,
+): { gm4x?: Uint8Array; gm4v?: Uint8Array } {
+  const g = towers.find((t) => t.spec.gemma4)?.spec.gemma4;
+  if (!g) return {};
+  return {
+    ...(text?.get("arch") === "gemma4" ? { gm4x: encodeGm4x(g) } : {}),
+    ...(vision?.get("encoder_arch") === "gemma4" && g.vision
+      ? { gm4v: encodeGm4v(g, g.vision, numOf(vision, "projection_dim", 0)) }
+      : {}),
+  };
 }
 
 function bad(message: string): never {
@@ -212,40 +253,13 @@ function fits(offset: number, size: number, length: number): boolean {
   return offset + size <= length;
 }
 
-/** The GM4X extension checks (§11.3), for a text config whose arch is gemma4. */
-function checkGm4x(dv: DataView, layers: number, where: string): void {
-  const marker = String.fromCharCode(
-    dv.getUint8(52),
-    dv.getUint8(53),
-    dv.getUint8(54),
-    dv.getUint8(55),
-  );
-  if (marker !== GM4X_MARKER) bad(`${where} has arch gemma4 but no GM4X extension marker`);
-  const off = dv.getUint32(44, true);
-  const size = dv.getUint32(48, true);
-  if (off < HINTS_HEADER_SIZE || !fits(off, Math.max(size, GM4X_HEADER_SIZE), dv.byteLength)) {
-    bad(`GM4X extension at ${off} (${size} bytes) does not fit in ${dv.byteLength} bytes`);
-  }
-  // The reference names the fields but not their offsets; we read version, record size and
-  // layer count as the first three u32 of the extension header.
-  if (dv.getUint32(off, true) !== 1) bad(`GM4X extension version must be 1`);
-  if (dv.getUint32(off + 4, true) !== GM4X_RECORD_SIZE) {
-    bad(`GM4X record size must be ${GM4X_RECORD_SIZE}`);
-  }
-  if (dv.getUint32(off + 8, true) !== layers) {
-    bad(`GM4X layer count ${dv.getUint32(off + 8, true)} differs from ${layers} layers`);
-  }
-  if (size !== GM4X_HEADER_SIZE + GM4X_RECORD_SIZE * layers) {
-    bad(`GM4X size ${size} must be ${GM4X_HEADER_SIZE} + ${GM4X_RECORD_SIZE} × ${layers}`);
-  }
-}
-
 function checkTextAt(dv: DataView, off: number, where: string): void {
   if (!fits(off, TEXT_CONFIG_BIN_SIZE, dv.byteLength)) {
     bad(`${where} config at ${off} does not fit in ${dv.byteLength} bytes`);
   }
   if (dv.getUint32(off + 68, true) === ARCH_GEMMA4) {
-    checkGm4x(dv, dv.getUint32(off + 24, true), where);
+    if (where !== "text") bad(`the ${where} config has arch gemma4, which only the text slot runs`);
+    checkGm4x(dv, off);
   }
 }
 
@@ -293,10 +307,8 @@ export function validateHintsBinary(bytes: Uint8Array): void {
     }
     const enc = dv.getUint32(visionOff, true);
     if (enc > 4) bad(`vision encoder_type ${enc} is above 4`);
-    gemma4Vision = enc === 4;
-    if (gemma4Vision && (gm4vOff === 0 || !fits(gm4vOff, gm4vSize, bytes.byteLength))) {
-      bad(`vision encoder gemma4 needs a GM4V extension inside the block`);
-    }
+    gemma4Vision = isGemma4Vision(dv, visionOff);
+    if (gemma4Vision) checkGm4v(dv, visionOff, textOff);
   }
   if ((gm4vOff !== 0 || gm4vSize !== 0) && !gemma4Vision) {
     bad(`a GM4V extension pointer is set without a gemma4 vision config`);
@@ -324,6 +336,10 @@ export interface DecodedHints {
   code?: DecodedTextConfig;
   /** The cortex LLM's config, when present. */
   cortex?: DecodedTextConfig;
+  /** Gemma 4's per-layer extension, when present. */
+  gm4x?: DecodedGemma4;
+  /** Gemma 4's vision extension, when present. */
+  gm4v?: DecodedGemma4;
 }
 
 const name = (table: readonly string[], i: number): string => table[i] ?? `unknown(${i})`;
@@ -413,5 +429,9 @@ export function decodeHintsBinary(bytes: Uint8Array): DecodedHints {
   if (codeOff > 0) out.code = decodeText(dv, codeOff);
   const cortexOff = dv.getUint32(24, true);
   if (cortexOff > 0) out.cortex = decodeText(dv, cortexOff);
+  const gm4x = decodeGm4x(dv);
+  if (gm4x) out.gm4x = gm4x;
+  const gm4v = decodeGm4v(dv);
+  if (gm4v) out.gm4v = gm4v;
   return out;
 }

@@ -119,3 +119,48 @@ export const ROPE_TYPES: readonly string[] = [
 export const ENCODER_TYPES: readonly string[] = ["clip", "siglip", "vit", "eva", "gemma4"];
 /** §11.3: VisionModelConfigBin `projector_type` enum. */
 export const PROJECTOR_TYPES: readonly string[] = ["linear", "mlp", "resampler"];
+
+/** Runtime contract §5.2: header byte offsets of the Gemma 4 pointers in `reserved[20]`. */
+export const Gemma4HeaderAt = {
+  /** GM4X offset (u32, relative to the block). */
+  GM4X_OFFSET: 44,
+  /** GM4X size (u32): 32 + 40 × layers. */
+  GM4X_SIZE: 48,
+  /** ASCII "GM4X" marker, required when the text arch is gemma4. */
+  GM4X_MARKER: 52,
+  /** GM4V offset (u32); 0 unless the vision encoder is gemma4. */
+  GM4V_OFFSET: 56,
+  /** GM4V size (u32): 96. */
+  GM4V_SIZE: 60,
+} as const;
+/** Runtime contract §5.2: GM4X (and GM4V) `version`. */
+export const GM4X_VERSION = 1;
+/** Runtime contract §5.6: GM4V magic. */
+export const GM4V_MARKER = "GM4V";
+/** Runtime contract §5.6: GM4V record size. */
+export const GM4V_SIZE = 96;
+/** Runtime contract §5.6: VisionModelConfigBin `encoder_type` of Gemma 4. */
+export const ENCODER_GEMMA4 = 4;
+/** Runtime contract §5.2: GM4X layer `rope_type` of proportional RoPE (else plain RoPE). */
+export const ROPE_PROPORTIONAL = 8;
+
+/** Runtime contract §5.2: GM4X header `flags`. */
+export const Gemma4Flag = {
+  /** Bit 0: per-layer embeddings. */
+  PLE: 0x01,
+  /** Bit 1: per-layer output scalar. */
+  LAYER_SCALAR: 0x02,
+  /** Bit 2: final logit softcap. */
+  LOGIT_SOFTCAP: 0x04,
+  /** Bit 3: KV-shared layers. */
+  SHARED_KV: 0x08,
+  /** Bit 4: double-wide MLP in the shared layers. */
+  DOUBLE_WIDE_MLP: 0x10,
+  /** Bit 5: four norms per block. */
+  FOUR_NORM_BLOCK: 0x20,
+} as const;
+
+/** Runtime contract §5.6: GM4V `flags`; the runtime requires exactly these bits. */
+export const GM4V_FLAGS = 0xfdfd;
+/** Runtime contract §5.6: GM4V flag bits the runtime rejects (standardize, normalize). */
+export const GM4V_REJECTED_FLAGS = 0x0202;

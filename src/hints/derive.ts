@@ -8,6 +8,7 @@
 import { HeliosError } from "../errors.ts";
 import { subConfig, textConfigOf } from "../model/config.ts";
 import type { JsonObject, ModelSpec, TextDims } from "../model/types.ts";
+import { deriveGemma4Text, deriveGemma4Vision } from "./gemma4.ts";
 
 /** A float-valued hint: always written with a decimal point, so the runtime reads a double. */
 export class HintFloat {
@@ -76,8 +77,16 @@ function safe(s: string | undefined): string | undefined {
     : undefined;
 }
 
-/** `torch_dtype` (or the newer `dtype`) → hint dtype; FP16 (what the file stores) when absent. */
-function dtypeOf(spec: ModelSpec, c: JsonObject): string {
+/**
+ * `torch_dtype` (or the newer `dtype`) → hint dtype; FP16 (what the file stores) when absent.
+ *
+ * @example
+ * ```ts ignore
+ * import { dtypeOf } from "./derive.ts";
+ * console.log(dtypeOf(spec, { dtype: "bfloat16" })); // "bf16"
+ * ```
+ */
+export function dtypeOf(spec: ModelSpec, c: JsonObject): string {
   const raw = str(c, "torch_dtype") ?? str(spec.config, "torch_dtype") ?? str(c, "dtype") ??
     str(spec.config, "dtype");
   switch (raw) {
@@ -431,6 +440,15 @@ export function collectSections(towers: HintsTower[]): Map<HintsSection, HintRec
   };
   for (const { spec, tensors } of towers) {
     const role = spec.role;
+    if (spec.gemma4) {
+      // Gemma 4 (runtime contract §5.3): its own records; GM4X/GM4V carry the rest.
+      if (spec.text && role === "text") put("text", deriveGemma4Text(spec), spec.dir);
+      if (tensors.some((t) => t.name.startsWith("vision."))) {
+        const hidden = tensors.find((t) => t.name === "vision.projector.weight")?.shape[0] ?? 0;
+        put("vision", deriveGemma4Vision(spec, hidden), spec.dir);
+      }
+      continue;
+    }
     if (spec.text && (role === "text" || role === "cortex" || role === "code")) {
       put(role, deriveTextHints(spec, tensors, role), spec.dir);
     }

@@ -20,3 +20,4 @@ export {
   validateHintsBinary,
 } from "./binary.ts";
 export type { HintsTensor, HintsTower } from "./derive.ts";
+export type { DecodedGemma4 } from "./gemma4.ts";

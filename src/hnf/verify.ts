@@ -62,7 +62,7 @@ export function impliedFlags(
 /**
  * Checks the layout against the header: the manifest 32-aligned and last, every block entry
  * at its own index, empty ones all zero, non-empty ones 32-aligned, disjoint and before the
- * manifest; every tensor 32-aligned and disjoint from the others.
+ * manifest; every tensor 32-aligned (or in a densely packed block) and disjoint from the others.
  *
  * @example
  * ```ts ignore
@@ -107,8 +107,9 @@ export function checkLayout(
     }
   }
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  const dense = denseBlocks(blocks, sorted);
   for (const [i, t] of sorted.entries()) {
-    if (t.offset % HNF_ALIGN !== 0) {
+    if (t.offset % HNF_ALIGN !== 0 && !dense.has(t.block)) {
       throw bad(path, `tensor '${t.name}' at offset ${t.offset} is not 32-byte aligned`);
     }
     const prev = sorted[i - 1];
@@ -116,6 +117,31 @@ export function checkLayout(
       throw bad(path, `tensors '${prev.name}' and '${t.name}' overlap`);
     }
   }
+}
+
+/**
+ * Blocks whose tensors are densely packed: the first at the block's start, each where the
+ * previous ends, the last at the block's end (Gemma 4's vision block, runtime contract §5.6).
+ * Their tensors need not be 32-aligned.
+ */
+function denseBlocks(
+  blocks: readonly HnfBlockEntry[],
+  sorted: readonly ManifestTensor[],
+): Set<string> {
+  const out = new Set<string>();
+  for (const b of blocks) {
+    const name = BLOCK_NAMES[b.id];
+    const inBlock = sorted.filter((t) => t.block === name);
+    if (b.size === 0 || inBlock.length === 0) continue;
+    let at = b.offset;
+    const packed = inBlock.every((t) => {
+      const abuts = t.offset === at;
+      at += t.size;
+      return abuts;
+    });
+    if (packed && at === b.offset + b.size) out.add(name);
+  }
+  return out;
 }
 
 async function checkZero(read: ReadAt, from: number, to: number, path: string, what: string) {

@@ -74,6 +74,7 @@ export class HnfWriter {
   #tensors: ManifestTensor[] = [];
   #block = -1;
   #blockStart = 0;
+  #dense = false;
   #hash: Xxh3 | null = null;
   #tensor: (TensorHeader & { offset: number; size: number; written: number }) | null = null;
   #done = false;
@@ -181,8 +182,12 @@ export class HnfWriter {
     assertInternal(!this.#done, "writer already finished");
   }
 
-  /** Starts block `id` at the next 32-byte boundary. */
-  async beginBlock(id: number): Promise<void> {
+  /**
+   * Starts block `id` at the next 32-byte boundary. In a `dense` block tensors follow each
+   * other without padding, so the block size is the sum of the tensor sizes (what the Gemma 4
+   * vision validator requires, runtime contract §5.6); elsewhere each tensor starts 32-aligned.
+   */
+  async beginBlock(id: number, options: { dense?: boolean } = {}): Promise<void> {
     this.#check();
     if (this.#block >= 0) await this.endBlock();
     if (id < 0 || id >= HNF_BLOCK_COUNT || this.#blocks[id]) {
@@ -194,6 +199,7 @@ export class HnfWriter {
     await this.#pad();
     this.#block = id;
     this.#blockStart = this.#pos;
+    this.#dense = options.dense ?? false;
     this.#hash = await createXxh3();
   }
 
@@ -214,14 +220,14 @@ export class HnfWriter {
     return Promise.resolve();
   }
 
-  /** Starts a tensor of the current block at the next 32-byte boundary. */
+  /** Starts a tensor of the current block at the next 32-byte boundary (unless dense). */
   async beginTensor(t: TensorHeader): Promise<void> {
     this.#check();
     assertInternal(this.#block >= 0, "no block open");
     assertInternal(!this.#tensor, "tensor still open");
     const size = dtypeByteSize(t.dtype, numelOf(t.shape));
     assertInternal(size !== undefined, `dtype ${t.dtype}`);
-    await this.#pad();
+    if (!this.#dense) await this.#pad();
     this.#tensor = { ...t, offset: this.#pos, size, written: 0 };
   }
 

@@ -17,12 +17,12 @@ import type { JsonObject, TextDims } from "./types.ts";
  * const config = await readConfig("models/llama");
  * ```
  */
-export async function readConfig(dir: string): Promise<JsonObject> {
-  const path = `${dir}/config.json`;
-  const bytes = await readRegularFile(path, {
-    code: "BAD_CONFIG",
-    missing: "not found (a model folder needs config.json)",
-  });
+export function readConfig(dir: string): Promise<JsonObject> {
+  return readJsonObject(`${dir}/config.json`, "not found (a model folder needs config.json)");
+}
+
+async function readJsonObject(path: string, missing: string): Promise<JsonObject> {
+  const bytes = await readRegularFile(path, { code: "BAD_CONFIG", missing });
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -34,6 +34,26 @@ export async function readConfig(dir: string): Promise<JsonObject> {
     throw new HeliosError("BAD_CONFIG", `${path}: expected a JSON object`);
   }
   return parsed as JsonObject;
+}
+
+/**
+ * Reads `<dir>/processor_config.json` when the folder has one (Gemma 4 keeps its image
+ * settings there), else `undefined`.
+ *
+ * @example
+ * ```ts ignore
+ * import { readProcessorConfig } from "./config.ts";
+ * const processor = await readProcessorConfig("models/gemma-4-E2B-it");
+ * ```
+ */
+export async function readProcessorConfig(dir: string): Promise<JsonObject | undefined> {
+  const path = `${dir}/processor_config.json`;
+  try {
+    await Deno.stat(path);
+  } catch {
+    return undefined;
+  }
+  return await readJsonObject(path, "unreadable");
 }
 
 /**

@@ -6,14 +6,17 @@
  */
 import { HeliosError } from "../errors.ts";
 import { BlockId, HnfFlag } from "../hnf/constants.ts";
-import { readConfig } from "./config.ts";
+import { readConfig, readProcessorConfig } from "./config.ts";
 import { multimodalMapper, visionMapper, whisperMapper } from "./encoders.ts";
+import { gemma4Mapper } from "./gemma4.ts";
 import { llamaMapper } from "./llama.ts";
 import { specFromConfig } from "./spec.ts";
 import type { MappedTensor, Mapper, ModelSpec, TowerRole } from "./types.ts";
 
 export type * from "./types.ts";
-export { readConfig, readTextDims, textConfigOf } from "./config.ts";
+export { readConfig, readProcessorConfig, readTextDims, textConfigOf } from "./config.ts";
+export { readGemma4 } from "./gemma4_config.ts";
+export { gemma4Mapper } from "./gemma4.ts";
 export {
   ARCHITECTURE_FAMILIES,
   detectFamily,
@@ -66,7 +69,7 @@ export const ROLE_BLOCK: Readonly<Record<TowerRole, number>> = {
  * ```
  */
 export async function loadModelSpec(dir: string, role: TowerRole): Promise<ModelSpec> {
-  return specFromConfig(await readConfig(dir), role, dir);
+  return specFromConfig(await readConfig(dir), role, dir, await readProcessorConfig(dir));
 }
 
 /**
@@ -107,6 +110,9 @@ export function mapperFor(spec: ModelSpec): Mapper {
         text,
         vision: spec.vision,
       });
+    case "gemma4":
+    case "gemma4_text":
+      return gemma4Mapper(spec.gemma4!, spec.role, tied);
     case "clip":
     case "siglip":
       return visionMapper(spec.family, spec.vision);

@@ -7,6 +7,7 @@
 import { HeliosError } from "../errors.ts";
 import { optInt, optNum, positiveInt, readTextDims, subConfig } from "./config.ts";
 import { detectFamily, FAMILY_KIND } from "./detect.ts";
+import { readGemma4 } from "./gemma4_config.ts";
 import { checkGenericConfig } from "./generic.ts";
 import type { AudioDims, JsonObject, ModelSpec, MoeDims, TowerRole, VisionDims } from "./types.ts";
 
@@ -97,7 +98,14 @@ const STRUCTURAL = new Set([
 ]);
 
 /** Families whose `tie_word_embeddings` defaults to true in Transformers. */
-const TIED_BY_DEFAULT = new Set(["gemma", "gemma2", "gemma3_text", "gemma3"]);
+const TIED_BY_DEFAULT = new Set([
+  "gemma",
+  "gemma2",
+  "gemma3_text",
+  "gemma3",
+  "gemma4",
+  "gemma4_text",
+]);
 
 function withDefaults(
   c: JsonObject,
@@ -120,7 +128,9 @@ function decoderConfig(
   warnings: string[],
 ): JsonObject {
   let c: JsonObject;
-  if (family === "llava" || family === "gemma3") {
+  if (family === "gemma4") {
+    c = { ...subConfig(config, "text_config") };
+  } else if (family === "llava" || family === "gemma3") {
     const t = subConfig(config, "text_config") ?? {};
     const type = family === "gemma3"
       ? "gemma3_text"
@@ -247,7 +257,12 @@ const DECODER_ROLES: ReadonlySet<TowerRole> = new Set(["text", "cortex", "code"]
  * @throws {HeliosError} `UNSUPPORTED_MODEL` for unknown models or a decoder given as
  * `--vision`/`--audio`; `BAD_CONFIG` for missing or malformed keys.
  */
-export function specFromConfig(config: JsonObject, role: TowerRole, dir: string): ModelSpec {
+export function specFromConfig(
+  config: JsonObject,
+  role: TowerRole,
+  dir: string,
+  processor?: JsonObject,
+): ModelSpec {
   const where = `${dir}/config.json`;
   const { family, detectedBy } = detectFamily(config, where);
   const warnings: string[] = [];
@@ -289,6 +304,17 @@ export function specFromConfig(config: JsonObject, role: TowerRole, dir: string)
     spec.text = readTextDims(tc, where);
     if (family === "generic") warnings.push(checkGenericConfig(tc, spec.text, where));
     if (family === "mixtral" || tc.num_local_experts !== undefined) spec.moe = readMoe(tc, where);
+  }
+  if (family === "gemma4" || family === "gemma4_text") {
+    if (role !== "text" && role !== "vision") {
+      throw new HeliosError(
+        "UNSUPPORTED_MODEL",
+        `${where}: Gemma 4 converts as --text (or --vision for its vision tower), not --${role}: the runtime runs it from the text block only`,
+      );
+    }
+    if (processor) spec.processor = processor;
+    spec.gemma4 = readGemma4(config, processor, where, warnings);
+    return spec;
   }
   if (kind === "vision" || kind === "multimodal") {
     const encoder = family === "gemma3" || family === "siglip" ||

@@ -36,6 +36,13 @@ export interface MappedTensor {
    * the `lm_head` copy of tied decoders itself (`--lm-head copy`), through the same path.
    */
   copies?: Omit<MappedTensor, "copies">[];
+  /** Target shape when it differs from the source's (same element count; `[]` is kept). */
+  shape?: number[];
+  /**
+   * A clamp bound: ±inf in the source is written as ±65504 (an FP16 clamp at the FP16 range is
+   * no clamp) and counted, instead of failing as a non-finite weight.
+   */
+  saturate?: boolean;
   /**
    * The shape the config implies, checked before anything is written (absent: not checked).
    * See `src/model/shapes.ts`.
@@ -60,6 +67,19 @@ export interface ExpectedShape {
 export interface RequiredTensor {
   /** Alternatives; each is a set of final names that must all be present. */
   anyOf: readonly (readonly string[])[];
+}
+
+/**
+ * A tensor the checkpoint lacks but the target layout needs: a copy of another source tensor
+ * (a tied `lm_head`, the KV projections of a KV-shared layer) or a constant (a missing clamp).
+ */
+export interface SynthesizedTensor extends MappedTensor {
+  /** The source tensor copied, or (for a constant) the tensor it belongs to, for the report. */
+  from: string;
+  /** Write this value in every element instead of the source's data. */
+  fill?: number;
+  /** Why the tensor is synthesized, for the report. */
+  reason: string;
 }
 
 /** A tensor deliberately not written (buffers such as `rotary_emb.inv_freq`), with the reason. */
@@ -160,6 +180,74 @@ export interface AudioDims {
   activation: string;
 }
 
+/** One Gemma 4 decoder layer, as GM4X records it (runtime contract §5.2). */
+export interface Gemma4Layer {
+  /** `layer_types[i]`: sliding-window or full (global) attention. */
+  kind: "sliding" | "full";
+  /** Head dim: `head_dim` for sliding layers, the global head dim for full ones. */
+  headDim: number;
+  /** MLP width (doubled in KV-shared layers when `use_double_wide_mlp`). */
+  intermediateSize: number;
+  /** `rope_parameters[kind].rope_type`: "default" or "proportional". */
+  ropeType: string;
+  /** `rope_parameters[kind].rope_theta`. */
+  ropeTheta: number;
+  /** `rope_parameters[kind].partial_rotary_factor` (1 when absent). */
+  partialRotaryFactor: number;
+  /** The layer whose KV cache this layer reads: itself, or for a shared layer its source. */
+  kvSource: number;
+}
+
+/** A Gemma 4 vision tower (runtime contract §5.6). */
+export interface Gemma4Vision {
+  /** `hidden_size`. */
+  hiddenSize: number;
+  /** `num_hidden_layers`. */
+  numLayers: number;
+  /** `num_attention_heads` (= `num_key_value_heads`). */
+  numHeads: number;
+  /** `head_dim`. */
+  headDim: number;
+  /** `intermediate_size`. */
+  intermediateSize: number;
+  /** `patch_size`. */
+  patchSize: number;
+  /** `position_embedding_size`. */
+  positionEmbeddingSize: number;
+  /** `pooling_kernel_size`. */
+  poolingKernelSize: number;
+  /** Most soft tokens per image (`max_soft_tokens`, processor). */
+  maxSoftTokens: number;
+  /** `rope_parameters.rope_theta`. */
+  ropeTheta: number;
+  /** `rms_norm_eps`. */
+  rmsNormEps: number;
+  /** Pixel rescale factor (processor; 1/255). */
+  rescaleFactor: number;
+}
+
+/** What a Gemma 4 checkpoint adds to the decoder dimensions (runtime contract §5.2, §5.5). */
+export interface Gemma4Dims {
+  /** Per-layer attention, widths and RoPE, in layer order. */
+  layers: Gemma4Layer[];
+  /** `sliding_window`. */
+  slidingWindow: number;
+  /** Head dim of full-attention layers (`global_head_dim` or `per_layer_config`). */
+  globalHeadDim: number;
+  /** `hidden_size_per_layer_input` (PLE width per layer). */
+  pleHiddenSize: number;
+  /** `num_kv_shared_layers`. */
+  numKvSharedLayers: number;
+  /** `use_double_wide_mlp` (and at least one shared layer). */
+  doubleWideMlp: boolean;
+  /** `final_logit_softcapping`, or null for none. */
+  finalLogitSoftcap: number | null;
+  /** Image, begin-of-image, end-of-image and pad token ids. */
+  tokens: { image: number; boi: number; eoi: number; pad: number };
+  /** The vision tower, for `gemma4` checkpoints with one. */
+  vision?: Gemma4Vision;
+}
+
 /** A model folder's config, as the converter sees it. */
 export interface ModelSpec {
   /** The model folder. */
@@ -184,6 +272,10 @@ export interface ModelSpec {
   vision?: VisionDims;
   /** Audio encoder dimensions, for Whisper. */
   audio?: AudioDims;
+  /** Gemma 4's per-layer structure and vision tower (`gemma4`, `gemma4_text`). */
+  gemma4?: Gemma4Dims;
+  /** `processor_config.json`, when the folder has one (Gemma 4 reads its image settings). */
+  processor?: JsonObject;
   /** The raw config.json. */
   config: JsonObject;
   /** Warnings for the report (fallbacks, oddities). */
@@ -198,4 +290,15 @@ export interface Mapper {
   map(hfName: string, shape: readonly number[]): MapResult;
   /** Tensors the architecture requires (absent: nothing is required). */
   readonly required?: readonly RequiredTensor[];
+  /** Tensors to write beyond the mapped ones, given every source name and shape. */
+  synthesize?(present: ReadonlyMap<string, readonly number[]>): SynthesizedTensor[];
+  /** Blocks written densely: no padding between tensors (the Gemma 4 vision block, §5.6). */
+  readonly denseBlocks?: readonly number[];
+  /** Write each block's tensors in name order (the certified Gemma 4 files are). */
+  readonly orderByName?: boolean;
+  /**
+   * The `--quant` preset the runtime certified for this family (Gemma 4: `hq41k-m`), which any
+   * HQ choice gives; FP16 stays FP16.
+   */
+  readonly certifiedPreset?: "hq41k-m";
 }

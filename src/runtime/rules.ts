@@ -55,6 +55,27 @@ export interface RuntimeRule {
 
 const DECODERS: readonly TowerName[] = ["text", "cortex", "code"];
 
+/** Tensors only Gemma 4's explicit graph reads (per-layer embeddings, layer scalar). */
+const GEMMA4_GRAPH = [
+  "ple.token_embedding.weight",
+  "ple.model_projection.weight",
+  "ple.projection_norm.weight",
+  "layer0.layer_scalar",
+  "layer0.ln_ple_post.weight",
+];
+
+/** The certified compact profile's dtype of a Gemma 4 text tensor (runtime contract §5.4). */
+function gemma4CompactDtype(name: string): string {
+  if (/\.mlp\.(gate|up|down)\.weight$/.test(name)) return "hq41k";
+  if (
+    /(attn\.[qkvo]_proj|ple\.(input_gate|projection|token_embedding|model_projection))\.weight$|^lm_head\.weight$/
+      .test(name)
+  ) {
+    return "hq51k";
+  }
+  return "fp16";
+}
+
 function names(v: TowerView, re: RegExp): string[] {
   return [...v.tensors.keys()].filter((n) => re.test(n));
 }
@@ -251,10 +272,40 @@ export const RUNTIME_RULES: readonly RuntimeRule[] = [
     towers: DECODERS,
     stage: "note",
     check(v) {
+      // Gemma 4's own graph applies each layer's window from GM4X.
+      if (arch(v) === "gemma4") return null;
       const w = hint(v, "sliding_window");
       const max = hint(v, "max_position_embeddings");
       return typeof w === "number" && w > 0 && (typeof max !== "number" || w < max)
         ? `the runtime ignores sliding_window ${w} (full attention): contexts past ${w} positions differ`
+        : null;
+    },
+  },
+  {
+    id: "gemma4-graph",
+    towers: ["text"],
+    stage: "runs",
+    check(v) {
+      if (arch(v) !== "gemma4") return null;
+      const missing = GEMMA4_GRAPH.filter((n) => !v.tensors.has(n));
+      return missing.length
+        ? `the runtime's Gemma 4 graph needs ${missing.join(", ")} (runtime contract §5.4)`
+        : null;
+    },
+  },
+  {
+    id: "gemma4-profile",
+    towers: ["text"],
+    stage: "note",
+    check(v) {
+      if (arch(v) !== "gemma4") return null;
+      const ts = [...v.tensors.values()];
+      if (!ts.some((t) => t.dtype === "hq41k" || t.dtype === "hq51k")) return null;
+      const off = ts.filter((t) => t.dtype !== gemma4CompactDtype(t.name));
+      return off.length
+        ? `${off.length} tensor(s) differ from the certified Gemma 4 profile (e.g. ${off[0].name} ${
+          off[0].dtype
+        }): the runtime's Gemma 4 validator rejects the file, its engine loads it`
         : null;
     },
   },
