@@ -188,10 +188,14 @@ Deno.test("Gemma 4 (Transformers 5 layout) converts to the certified compact lay
       report.tensors.find((t) => t.name === "text.lm_head.weight")?.copyOf,
       "text.token_embedding.weight",
     );
-    // The "runs in" report: both towers run; only the tiny tokenizer keeps the text from chat.
+    // The "runs in" report: both towers run; only the tiny tokenizer keeps them from chat.
     assert.deepEqual(
-      [report.runtime.text?.runs, report.runtime.text?.rules, report.runtime.vision?.chat],
+      [report.runtime.text?.runs, report.runtime.text?.rules, report.runtime.vision?.runs],
       [true, ["turn-tokens"], true],
+    );
+    assert.deepEqual(
+      [report.runtime.vision?.chat, report.runtime.vision?.rules],
+      [false, ["text-chat"]],
     );
     // The audio tower is skipped with its reason; nothing is unmapped.
     assert.deepEqual(report.unmapped, []);

@@ -174,6 +174,27 @@ Deno.test("vision and audio towers: no runner but Gemma 4's", () => {
   assert.match(r.audio!.reasons[0], /no audio runner/);
 });
 
+Deno.test("a vision tower chats only when the text tower does", () => {
+  const vision = [{ name: "vision.projector.weight", dtype: "fp16", shape: [H, 64] }];
+  const view = (tokens: string[], text = true) =>
+    assessRuntime({
+      tensors: [...(text ? llamaTensors() : []), ...vision],
+      hints: { ...hints(BASE), vision: { encoder_arch: "gemma4" } },
+      tokenizer: tokenizer(tokens),
+    }).vision!;
+  assert.deepEqual(view(["<|im_start|>", "<|im_end|>"]), {
+    loads: true,
+    runs: true,
+    chat: true,
+    reasons: [],
+    rules: [],
+  });
+  const mute = view([]);
+  assert.deepEqual([mute.runs, mute.chat, mute.rules], [true, false, ["text-chat"]]);
+  assert.match(mute.reasons[0], /text tower's chat session, which is not chat-ready/);
+  assert.match(view([], false).reasons[0], /no text tower in this file/);
+});
+
 Deno.test("a family's rule is one more entry in the list (e.g. a Gemma 4 contract)", () => {
   const gemma4: RuntimeRule = {
     id: "gemma4-ple",

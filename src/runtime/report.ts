@@ -132,6 +132,16 @@ export function assessRuntime(
     }
     r.runs &&= r.loads;
     r.chat &&= r.runs;
+    if (name === "vision" && r.chat && !out.text?.chat) {
+      // Images reach the model only through the text tower's chat session.
+      r.chat = false;
+      r.reasons.push(
+        out.text
+          ? "images reach the model through the text tower's chat session, which is not chat-ready"
+          : "no text tower in this file: images reach the model only through one",
+      );
+      r.rules.push("text-chat");
+    }
     out[name] = r;
   }
   return out;
