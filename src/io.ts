@@ -48,8 +48,16 @@ export async function openForRead(path: string, code: ErrorCode = "IO"): Promise
 }
 
 /**
+ * Where each file's offset stands after the last {@link readExactly}, so that the next read
+ * from there (the chunks of a tensor, one after the other) skips the seek: one system call and
+ * one trip through the runtime's I/O threads fewer per chunk.
+ */
+const offsets = new WeakMap<Deno.FsFile, number>();
+
+/**
  * Fills `buf` from `file` at byte `pos`; a file that ends first is an error `code` naming
- * `path` and the byte where it ended.
+ * `path` and the byte where it ended. Seeks only when the file's offset is not already `pos`
+ * (all reads of a file must go through here).
  *
  * @example
  * ```ts ignore
@@ -66,7 +74,10 @@ export async function readExactly(
   path: string,
   code: ErrorCode,
 ): Promise<void> {
-  await file.seek(pos, Deno.SeekMode.Start);
+  // Unknown while the read is under way or after a failure: the next read then seeks.
+  const at = offsets.get(file);
+  offsets.delete(file);
+  if (at !== pos) await file.seek(pos, Deno.SeekMode.Start);
   let got = 0;
   while (got < buf.length) {
     const n = await file.read(buf.subarray(got));
@@ -78,6 +89,7 @@ export async function readExactly(
     }
     got += n;
   }
+  offsets.set(file, pos + got);
 }
 
 /** Largest JSON file read whole (config, index, tokenizer files): far above any real one. */
