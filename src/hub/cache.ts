@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { HeliosError } from "../errors.ts";
 import { fsError } from "../io.ts";
 
@@ -52,7 +53,9 @@ const ETAG_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * The Hub cache folder: `HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`
- * (with `XDG_CACHE_HOME` honoured), computed by `@huggingface/hub` as Python does.
+ * (with `XDG_CACHE_HOME` honoured), as Python does. Written out as `@huggingface/hub` 2.17.5's
+ * `getHFHubCachePath` does it, because importing that library costs about 0.1 s of start-up,
+ * which a conversion of a local folder need not pay.
  *
  * @example
  * ```ts
@@ -61,7 +64,10 @@ const ETAG_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * ```
  */
 export function hubCacheDir(): string {
-  return getHFHubCachePath();
+  const env = (name: string) => Deno.env.get(name);
+  const home = env("HF_HOME") ??
+    join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
+  return env("HF_HUB_CACHE") ?? env("HUGGINGFACE_HUB_CACHE") ?? join(home, "hub");
 }
 
 /** Where one model repository lives in a cache. */
@@ -84,7 +90,8 @@ export interface RepoStore {
  * ```
  */
 export function repoStore(cache: string, repo: string): RepoStore {
-  const folder = getRepoFolderName({ type: "model", name: repo });
+  // As `@huggingface/hub`'s getRepoFolderName (see hubCacheDir).
+  const folder = ["models", ...repo.split("/")].join("--");
   return { cache, dir: `${cache}/${folder}`, folder };
 }
 

@@ -5,13 +5,22 @@
  *
  * @module
  */
-import { HubApiError, listFiles, modelInfo } from "@huggingface/hub";
+import type * as HubLib from "@huggingface/hub";
 import { HeliosError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { checkEtag, COMMIT_RE } from "./cache.ts";
 
 /** The public Hub, used when neither the options nor `HF_ENDPOINT` name another. */
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
+
+/**
+ * `@huggingface/hub`, loaded on the first call to the Hub: importing it costs about 0.1 s of
+ * start-up, which a conversion of a local folder need not pay.
+ */
+let hubLib: typeof HubLib | null = null;
+async function loadHub(): Promise<typeof HubLib> {
+  return hubLib ??= await import("@huggingface/hub");
+}
 
 /** A connection to one Hub endpoint. */
 export interface HubClient {
@@ -108,7 +117,10 @@ export function hubError(e: unknown, repo: string, client: HubClient, what = "")
   if (e instanceof DOMException && (e.name === "AbortError" || e.name === "TimeoutError")) {
     return new HeliosError("ABORTED", `${repo}: download cancelled`);
   }
-  if (e instanceof HubApiError) return statusError(e.statusCode, repo, client, what);
+  // Only the library throws a HubApiError, so it is loaded when one is caught.
+  if (hubLib && e instanceof hubLib.HubApiError) {
+    return statusError(e.statusCode, repo, client, what);
+  }
   return new HeliosError(
     "DOWNLOAD",
     `${repo}: cannot reach ${client.endpoint} (${
@@ -134,6 +146,7 @@ export async function resolveCommit(
 ): Promise<string> {
   let sha: unknown;
   try {
+    const { modelInfo } = await loadHub();
     const info = await modelInfo({
       name: repo,
       revision,
@@ -184,6 +197,7 @@ export async function listTopFiles(
 ): Promise<Map<string, RemoteFile>> {
   const files = new Map<string, RemoteFile>();
   try {
+    const { listFiles } = await loadHub();
     for await (
       const e of listFiles({
         repo: { type: "model", name: repo },
