@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type ChunkJob, processChunk, scanChunk } from "../src/convert/chunk.ts";
 import { ChunkPool } from "../src/convert/chunk_pool.ts";
 import { F16_MAX } from "../src/hqs/f16.ts";
+import { getKernel } from "../src/hqs/registry.ts";
 import { quantize } from "../src/hqs/mod.ts";
 import { Rng } from "./_rng.ts";
 import { tinyModel } from "./_helpers.ts";
@@ -80,7 +81,7 @@ Deno.test("a chunk quantizes to the bytes of quantize() on its checked values", 
         target,
         search,
         nonfinite: "zero",
-      });
+      }, getKernel);
       assert.deepEqual(r.out, quantize(target, ref, { search }), `${target} ${search}`);
       assert.deepEqual(
         { nonfinite: r.nonfinite, clamped: r.clamped, sum: r.sum, sumSq: r.sumSq },
@@ -101,7 +102,7 @@ Deno.test("FP16 chunks: BF16 in place, F32 through the check, NaN/Inf written as
     target: "fp16",
     search: "mse",
     nonfinite: "zero",
-  });
+  }, getKernel);
   const ref = x.slice();
   slowScan(ref, "zero", false);
   assert.deepEqual(
@@ -118,7 +119,7 @@ Deno.test("FP16 chunks: BF16 in place, F32 through the check, NaN/Inf written as
     target: "fp16",
     search: "mse",
     nonfinite: "zero",
-  });
+  }, getKernel);
   assert.equal(rb.out.buffer, raw); // converted in place
   const vals = bf16Values(bf16(x));
   slowScan(vals, "zero", false);
@@ -137,7 +138,7 @@ Deno.test("a chunk with NaN under the error policy is counted but not quantized"
     target: "hq5k",
     search: "fast",
     nonfinite: "error",
-  });
+  }, getKernel);
   assert.equal(r.nonfinite, 2);
   assert.equal(r.sqErr, 0);
 });

@@ -8,14 +8,24 @@
  * @module
  */
 import { F16_MAX } from "../hqs/f16.ts";
-import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "../hqs/kernel.ts";
-import { HQS_POOL_SLICE_BLOCKS } from "../hqs/pool.ts";
-import { getKernel } from "../hqs/registry.ts";
+import {
+  HQS_POOL_SLICE_BLOCKS,
+  HQS_SUPER_BLOCK,
+  type HqsFormat,
+  type HqsKernel,
+  type HqsSearch,
+} from "../hqs/kernel.ts";
 import { decodeToF32 } from "../safetensors/dtype.ts";
 import { convertToF16, hasDirectF16 } from "./to_f16.ts";
 
 /** What to do with NaN/Inf in a weight. */
 export type NonfinitePolicy = "error" | "zero";
+
+/**
+ * The kernel of an HQ format (registry.ts's `getKernel`). Passed in rather than imported, so
+ * that a worker converting only to FP16 never loads the kernels (their WebAssembly included).
+ */
+export type KernelLookup = (format: HqsFormat) => HqsKernel;
 
 /** One chunk to convert: `count` elements of `dtype` in `raw`, written as `target`. */
 export interface ChunkJob {
@@ -129,19 +139,22 @@ function decoded(job: ChunkJob, padded: number): Float32Array {
 }
 
 /**
- * Converts one chunk (decode → check → FP16 or HQ). The output is written into `raw` when it
- * fits (FP16 from BF16/F16 in place, without an f32 round trip), else into a fresh buffer. A chunk with NaN/Inf under the
- * `error` policy is checked but not quantized (the caller fails the tensor).
+ * Converts one chunk (decode → check → FP16 or HQ, the HQ kernel from `kernelOf`). The output
+ * is written into `raw` when it fits (FP16 from BF16/F16 in place, without an f32 round trip),
+ * else into a fresh buffer. A chunk with NaN/Inf under the `error` policy is checked but not
+ * quantized (the caller fails the tensor).
  *
  * @example
  * ```ts
  * import { processChunk } from "./chunk.ts";
+ * import { getKernel } from "../hqs/registry.ts";
  * const raw = new Uint16Array([0x3f80, 0x4000]).buffer; // BF16 1, 2
- * const r = processChunk({ raw, dtype: "BF16", count: 2, target: "hq5k", search: "fast", nonfinite: "error" });
+ * const job = { raw, dtype: "BF16", count: 2, target: "hq5k", search: "fast", nonfinite: "error" } as const;
+ * const r = processChunk(job, getKernel);
  * console.log(r.out.length, r.sum); // 288 3
  * ```
  */
-export function processChunk(job: ChunkJob): ChunkResult {
+export function processChunk(job: ChunkJob, kernelOf: KernelLookup): ChunkResult {
   const { raw, dtype, count, target } = job;
   const t0 = performance.now();
   if (target === "fp16" && hasDirectF16(dtype)) {
@@ -166,7 +179,7 @@ export function processChunk(job: ChunkJob): ChunkResult {
     h.set(x);
     out = new Uint8Array(h.buffer, 0, count * 2);
   } else {
-    const kernel = getKernel(target);
+    const kernel = kernelOf(target);
     // The raw bytes are decoded already, so the output can take their place (zeroed first,
     // so no byte of the input can leak into it); a fresh buffer only when it does not fit.
     const need = nBlocks * kernel.blockBytes;

@@ -1,20 +1,30 @@
 /**
  * The Web Worker behind {@link ChunkPool}: converts whole chunks (chunk.ts) and hands the
- * buffers back by transfer, so nothing is copied between threads and no memory is shared.
+ * buffers back by transfer, so nothing is copied between threads and no memory is shared. The
+ * HQ kernels (and their WebAssembly) are loaded on the first HQ chunk only: an FP16 conversion
+ * starts its workers without them.
  *
  * @module
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { processChunk } from "./chunk.ts";
+import { type KernelLookup, processChunk } from "./chunk.ts";
 import type { ChunkReply, ChunkTask } from "./chunk_pool.ts";
 
-self.onmessage = (e: MessageEvent<ChunkTask>) => {
+let kernels: Promise<KernelLookup> | null = null;
+const noKernels: KernelLookup = (f) => {
+  throw new Error(`no kernel loaded for '${f}'`);
+};
+
+self.onmessage = async (e: MessageEvent<ChunkTask>) => {
   const { id, job } = e.data;
   let reply: ChunkReply;
-  const t0 = performance.now();
   try {
-    const r = processChunk(job);
+    const kernelOf = job.target === "fp16"
+      ? noKernels
+      : await (kernels ??= import("../hqs/registry.ts").then((m) => m.getKernel));
+    const t0 = performance.now();
+    const r = processChunk(job, kernelOf);
     reply = { id, result: r, ms: performance.now() - t0 };
   } catch (err) {
     reply = { id, error: err instanceof Error ? err.message : String(err), raw: job.raw };

@@ -10,6 +10,13 @@ export const HQS_SUPER_BLOCK = 256;
 /** HQS group size in elements (§7.1). */
 export const HQS_GROUP = 8;
 
+/**
+ * Super-blocks per error slice (16 384 elements) of pool.ts and the conversion's chunks; fixed
+ * so sums are thread-count independent. Here rather than in pool.ts so that the conversion's
+ * workers need not load every kernel to know it.
+ */
+export const HQS_POOL_SLICE_BLOCKS = 64;
+
 /** Every HQS format this package writes. */
 export type HqsFormat = "hq4k" | "hq5k" | "hq31k" | "hq41k" | "hq51k" | "hq62k";
 

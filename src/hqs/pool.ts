@@ -12,11 +12,15 @@
  * @module
  */
 import { assertInternal, HeliosError } from "../errors.ts";
-import { HQS_SUPER_BLOCK, type HqsFormat, type HqsSearch } from "./kernel.ts";
+import {
+  HQS_POOL_SLICE_BLOCKS,
+  HQS_SUPER_BLOCK,
+  type HqsFormat,
+  type HqsSearch,
+} from "./kernel.ts";
 import { getKernel } from "./registry.ts";
 
-/** Super-blocks per error slice (16 384 elements); fixed so sums are thread-count independent. */
-export const HQS_POOL_SLICE_BLOCKS = 64;
+export { HQS_POOL_SLICE_BLOCKS };
 
 /** Options of {@link HqsPool}. */
 export interface HqsPoolOptions {
