@@ -26,6 +26,7 @@ import {
 import type { ConvertEvent, TensorReport } from "./progress.ts";
 import { ChunkPool } from "./chunk_pool.ts";
 import { checkAbort, type NonfinitePolicy, writeTensors } from "./run.ts";
+import { hasDirectF16 } from "./to_f16.ts";
 
 export * from "./plan.ts";
 export {
@@ -200,8 +201,13 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     overrides: options.overrides,
   });
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
-  // Workers boot (isolate, modules, tables) while the tokenizer and hints are built.
-  const pool = options.dryRun ? null : new ChunkPool(threads);
+  // Workers boot (isolate, modules, tables) while the tokenizer and hints are built. FP16 from
+  // BF16/F16 alone runs on this thread: a table lookup per value costs less than starting and
+  // stopping workers, and reads and writes overlap it (chunk_pool.ts).
+  const direct = plan.tensors.every((t) =>
+    t.dtype === "fp16" && (t.fill !== undefined || hasDirectF16(t.source.dtype))
+  );
+  const pool = options.dryRun ? null : new ChunkPool(direct ? 0 : threads);
   pool?.start();
   try {
     options.onEvent?.({ type: "plan", plan });

@@ -61,7 +61,7 @@ export interface ConvertTimings {
   elements: number;
   /** Wall time of the data phase. */
   totalMs: number;
-  /** Main thread: reading source bytes. */
+  /** Main thread: waiting for source bytes (each chunk is read while the one before converts). */
   readMs: number;
   /** Main thread: waiting for the workers. */
   waitMs: number;

@@ -60,7 +60,9 @@ export async function writeTensors(
   // A second chunk queued per worker (up to 4 in all) keeps every worker busy while the main
   // thread reads and writes; the raw buffers cycle main → worker → main, so their number bounds
   // the memory in flight (peak RSS) whatever the model size.
-  const maxInflight = pool.threads + Math.min(pool.threads, 4);
+  // With no workers (FP16 from BF16/F16, converted here) one chunk: its read ahead and its write
+  // still overlap the conversion.
+  const maxInflight = Math.max(1, pool.threads + Math.min(pool.threads, 4));
   // At least 2 bytes per element, so that the output of every format fits in the raw buffer.
   const bufferBytes = chunk *
     Math.max(2, ...plan.tensors.map((t) => DTYPE_SIZES[t.source.dtype] ?? 4));
@@ -108,6 +110,7 @@ export async function writeTensors(
     // HQ: the tensor is [N, K] with K % 256 == 0, so the flat and per-row layouts agree and
     // any chunk of whole super-blocks is independent.
     const inflight: Promise<ChunkResult>[] = [];
+    let writing = Promise.resolve();
     const drainOne = async () => {
       let t0 = performance.now();
       const r = await inflight.shift()!;
@@ -121,11 +124,13 @@ export async function writeTensors(
       stats.sumSq += r.sumSq;
       sqErr += r.sqErr;
       if (stats.nonfinite === 0 || options.nonfinite === "zero") {
+        // One write in flight, so the next read overlaps it; its buffer is free once written.
         t0 = performance.now();
-        await writer.write(r.out);
+        await writing;
         times.writeMs += performance.now() - t0;
-      }
-      free.push(r.raw);
+        writing = writer.write(r.out).then(() => void free.push(r.raw));
+        writing.catch(() => {}); // awaited before the next write and at the tensor's end
+      } else free.push(r.raw);
       emit(t, i);
     };
     if (t.fill !== undefined) {
@@ -134,13 +139,22 @@ export async function writeTensors(
       await writer.write(new Uint8Array(new Float16Array(t.numel).fill(t.fill).buffer));
     } else {
       assertDecodable(t.source);
+      // The next chunk is read while this one converts (one read in flight, in file order).
+      const read = (s: number) => {
+        const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
+        const n = Math.min(chunk, t.numel - s);
+        const done = folder.readRaw(t.source, s, n, new Uint8Array(raw)).then(() => raw);
+        done.catch(() => {}); // awaited below, unless an earlier failure ends the run first
+        return done;
+      };
+      let next = read(0);
       for (let s = 0; s < t.numel; s += chunk) {
         checkAbort(options.signal);
         const n = Math.min(chunk, t.numel - s);
-        const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
         const t0 = performance.now();
-        await folder.readRaw(t.source, s, n, new Uint8Array(raw));
+        const raw = await next;
         times.readMs += performance.now() - t0;
+        if (s + chunk < t.numel) next = read(s + chunk);
         const job = pool.run({
           raw,
           dtype: t.source.dtype,
@@ -155,6 +169,9 @@ export async function writeTensors(
         if (inflight.length >= maxInflight) await drainOne();
       }
       while (inflight.length) await drainOne();
+      const tw = performance.now();
+      await writing;
+      times.writeMs += performance.now() - tw;
     }
     times.elements += t.numel;
     if (stats.nonfinite > 0 && options.nonfinite === "error") {
