@@ -33,6 +33,8 @@ export async function timeCopy(model: string, files: string[], dir: string): Pro
 export interface ConvertRun {
   /** Wall seconds of `convert()`. */
   seconds: number;
+  /** Wall seconds of the whole process (start-up and exit included), measured by the parent. */
+  processSeconds: number;
   /** CPU seconds of the process (all threads). */
   cpuSeconds: number;
   /** Peak RSS. */
@@ -57,6 +59,7 @@ export async function convertOnce(
   out: string,
   opts: { quant: string; search: string; threads: number },
 ): Promise<ConvertRun> {
+  const t0 = performance.now();
   const r = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -71,7 +74,9 @@ export async function convertOnce(
     stdout: "piped",
     stderr: "inherit",
   }).output();
+  const processSeconds = (performance.now() - t0) / 1000;
   if (!r.success) throw new Error(`conversion ${opts.quant}/${opts.search} failed`);
   await Deno.remove(out).catch(() => {});
-  return JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+  const run = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+  return { ...run, processSeconds };
 }

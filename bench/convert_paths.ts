@@ -5,7 +5,8 @@
  * decode, scan, quantize, write, hash; from the conversion's timings event), and, in the same
  * run and alternating with ours, a plain copy of the input files and the original Rust converter
  * when `--original` names its binary. Each conversion runs in a child process, so its CPU time
- * and peak RSS are its own. Prints the machine load before and after: compare ratios, not
+ * and peak RSS are its own; "ours s" is that process's wall time (start-up and exit included, as
+ * the original's), "convert() s" the library call alone. Prints the machine load before and after: compare ratios, not
  * absolute times, on a loaded machine.
  *
  * ```sh
@@ -71,7 +72,7 @@ const { files, bytes: inputBytes } = inputFiles(model);
 const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 
 /** Wall and CPU seconds and peak RSS of one run. */
-type Timed = Pick<ConvertRun, "seconds" | "cpuSeconds" | "peakRssBytes">;
+type Timed = Pick<ConvertRun, "processSeconds" | "cpuSeconds" | "peakRssBytes">;
 
 /** The original converter's run of the same path (`/usr/bin/time` gives CPU and peak RSS). */
 async function theirs(quant: string, search: string, threads: number): Promise<Timed | null> {
@@ -91,7 +92,7 @@ async function theirs(quant: string, search: string, threads: number): Promise<T
   const last = new TextDecoder().decode(r.stderr).trim().split("\n").pop()!.split(" ");
   if (!r.success) throw new Error(`original ${q} failed: ${last.join(" ")}`);
   const [e, u, s, m] = last.map(Number);
-  return { seconds: e, cpuSeconds: u + s, peakRssBytes: m * 1024 };
+  return { processSeconds: e, cpuSeconds: u + s, peakRssBytes: m * 1024 };
 }
 
 /** Single-thread elements/s of the kernel alone, on decoded tensors of the same model. */
@@ -145,20 +146,21 @@ for (const path of paths) {
       if (o) orig.push(o);
       if (quant === "fp16") copies.push(await timeCopy(model, files, dir));
     }
-    const s = med(runs.map((r) => r.seconds));
+    const s = med(runs.map((r) => r.processSeconds));
     const elems = runs[0].timings?.elements ?? NaN;
-    const os = orig.length ? med(orig.map((r) => r.seconds)) : NaN;
+    const os = orig.length ? med(orig.map((r) => r.processSeconds)) : NaN;
     rows.push([
       quant === "fp16" ? "fp16" : `${quant} ${search}`,
       String(threads),
-      runs.map((r) => fmt(r.seconds)).join(" / "),
+      runs.map((r) => fmt(r.processSeconds)).join(" / "),
+      fmt(med(runs.map((r) => r.seconds))),
       fmt(med(runs.map((r) => r.cpuSeconds))),
       fmt(inputBytes / 1e6 / s, 0),
       fmt(elems / 1e6 / s, 1),
       fmt((kRate * threads) / 1e6, 1),
       fmt(Math.max(...runs.map((r) => r.peakRssBytes ?? 0)) / 2 ** 20, 0),
       copies.length ? copies.map((c) => fmt(c)).join(" / ") : "–",
-      orig.length ? orig.map((r) => fmt(r.seconds)).join(" / ") : "–",
+      orig.length ? orig.map((r) => fmt(r.processSeconds)).join(" / ") : "–",
       orig.length ? fmt(med(orig.map((r) => r.cpuSeconds))) : "–",
       fmt(s / os),
     ]);
@@ -183,6 +185,7 @@ table([
   "path",
   "threads",
   "ours s",
+  "convert() s",
   "ours CPU s",
   "MB/s in",
   "Melem/s",
