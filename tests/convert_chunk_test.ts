@@ -143,18 +143,20 @@ Deno.test("a chunk with NaN under the error policy is counted but not quantized"
   assert.equal(r.sqErr, 0);
 });
 
-Deno.test("the chunk pool gives the same results for 1 and 3 workers and hands the buffers back", async () => {
+Deno.test("the chunk pool gives the same results for 0 (this thread), 1 and 3 workers and hands the buffers back", async () => {
   const jobs = (): ChunkJob[] =>
-    [0, 1, 2, 3, 4, 5, 6].map((k) => ({
-      raw: new Rng(k).gaussianArray(4096 + k * 256, 0.02).buffer as ArrayBuffer,
-      dtype: "F32",
-      count: 4096 + k * 256,
-      target: k % 2 ? "hq5k" : "hq41k",
+    [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => ({
+      raw: k < 7
+        ? new Rng(k).gaussianArray(4096 + k * 256, 0.02).buffer as ArrayBuffer
+        : bf16(new Rng(k).gaussianArray(4096, 1)),
+      dtype: k < 7 ? "F32" : "BF16",
+      count: 4096 + (k < 7 ? k * 256 : 0),
+      target: k >= 7 ? "fp16" : k % 2 ? "hq5k" : "hq41k",
       search: "mse",
       nonfinite: "error",
     }));
   const results = [];
-  for (const threads of [1, 3]) {
+  for (const threads of [0, 1, 3]) {
     const pool = new ChunkPool(threads);
     try {
       const rs = await Promise.all(jobs().map((j) => pool.run(j)));
@@ -165,6 +167,7 @@ Deno.test("the chunk pool gives the same results for 1 and 3 workers and hands t
     }
   }
   assert.deepEqual(results[0], results[1]);
+  assert.deepEqual(results[0], results[2]);
 });
 
 Deno.test("a closed chunk pool fails calls in flight and new ones", async () => {

@@ -71,7 +71,11 @@ export interface ConvertOptions {
   overrides?: Readonly<Record<string, string>>;
   /** Parameter search: "mse" (default) or "fast". */
   search?: HqsSearch;
-  /** Worker threads (default `navigator.hardwareConcurrency`). */
+  /**
+   * Worker threads (default `navigator.hardwareConcurrency`). A conversion that is FP16 from
+   * BF16/F16 throughout runs on the calling thread instead: its table lookup costs less than
+   * starting workers.
+   */
   threads?: number;
   /** Replace an existing output. */
   force?: boolean;
