@@ -19,6 +19,9 @@ export interface ChunkTask {
   job: ChunkJob;
 }
 
+/** A message to a worker: a chunk, or a request to load the HQ kernels now (no answer). */
+export type ChunkMessage = ChunkTask | { loadKernels: true };
+
 /** A worker's answer: the result, or the failure and the raw buffer handed back. */
 export interface ChunkReply {
   /** Task id. */
@@ -136,17 +139,18 @@ export class ChunkPool {
 
   /**
    * Starts the workers now rather than on the first {@link ChunkPool.run}, so that they boot
-   * while the caller does other work.
+   * while the caller does other work; with `kernels`, they load the HQ kernels as they boot
+   * (otherwise on their first HQ chunk).
    *
    * @example
    * ```ts
    * import { ChunkPool } from "./chunk_pool.ts";
    * const pool = new ChunkPool(2);
-   * pool.start();
+   * pool.start({ kernels: true });
    * pool.close();
    * ```
    */
-  start(): void {
+  start(options: { kernels?: boolean } = {}): void {
     if (this.#workers.length > 0 || this.#closed) return;
     const url = new URL("./chunk_worker.ts", import.meta.url).href;
     for (let i = 0; i < this.#threads; i++) {
@@ -158,6 +162,7 @@ export class ChunkPool {
           new HeliosError("INTERNAL", `Internal error: conversion worker: ${e.message}`),
         );
       };
+      if (options.kernels) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
       this.#workers.push(w);
       this.#busy.push(0);
     }

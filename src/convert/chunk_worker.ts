@@ -1,28 +1,31 @@
 /**
  * The Web Worker behind {@link ChunkPool}: converts whole chunks (chunk.ts) and hands the
  * buffers back by transfer, so nothing is copied between threads and no memory is shared. The
- * HQ kernels (and their WebAssembly) are loaded on the first HQ chunk only: an FP16 conversion
- * starts its workers without them.
+ * HQ kernels (and their WebAssembly) load when the pool asks (a plan with HQ tensors) or on the
+ * first HQ chunk: the workers of an FP16 conversion never load them.
  *
  * @module
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { type KernelLookup, processChunk } from "./chunk.ts";
-import type { ChunkReply, ChunkTask } from "./chunk_pool.ts";
+import type { ChunkMessage, ChunkReply } from "./chunk_pool.ts";
 
 let kernels: Promise<KernelLookup> | null = null;
+const loadKernels = () => kernels ??= import("../hqs/registry.ts").then((m) => m.getKernel);
 const noKernels: KernelLookup = (f) => {
   throw new Error(`no kernel loaded for '${f}'`);
 };
 
-self.onmessage = async (e: MessageEvent<ChunkTask>) => {
+self.onmessage = async (e: MessageEvent<ChunkMessage>) => {
+  if ("loadKernels" in e.data) {
+    loadKernels().catch(() => {}); // a failure shows again on the first HQ chunk
+    return;
+  }
   const { id, job } = e.data;
   let reply: ChunkReply;
   try {
-    const kernelOf = job.target === "fp16"
-      ? noKernels
-      : await (kernels ??= import("../hqs/registry.ts").then((m) => m.getKernel));
+    const kernelOf = job.target === "fp16" ? noKernels : await loadKernels();
     const t0 = performance.now();
     const r = processChunk(job, kernelOf);
     reply = { id, result: r, ms: performance.now() - t0 };

@@ -212,7 +212,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     t.dtype === "fp16" && (t.fill !== undefined || hasDirectF16(t.source.dtype))
   );
   const pool = options.dryRun ? null : new ChunkPool(direct ? 0 : threads);
-  pool?.start();
+  pool?.start({ kernels: plan.tensors.some((t) => t.dtype !== "fp16") });
   try {
     options.onEvent?.({ type: "plan", plan });
     for (const w of plan.warnings) warn(w);
