@@ -53,18 +53,24 @@ export interface ConvertRun {
   timings: ConvertTimings | null;
 }
 
-/** Converts `model` once in a child process (so RSS and CPU time are its own). */
+/**
+ * Converts `model` once in a child process (so RSS and CPU time are its own), with this
+ * checkout's code or, given `tree`, with the checkout in that folder (an earlier commit).
+ */
 export async function convertOnce(
   model: string,
   out: string,
-  opts: { quant: string; search: string; threads: number },
+  opts: { quant: string; search: string; threads: number; tree?: string },
 ): Promise<ConvertRun> {
   const t0 = performance.now();
   const r = await new Deno.Command(Deno.execPath(), {
+    cwd: opts.tree,
     args: [
       "run",
       "-A",
-      new URL("./_convert_once.ts", import.meta.url).pathname,
+      opts.tree
+        ? `${opts.tree}/bench/_convert_once.ts`
+        : new URL("./_convert_once.ts", import.meta.url).pathname,
       model,
       out,
       opts.quant,

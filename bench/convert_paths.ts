@@ -4,14 +4,16 @@
  * conversion's elements/s next to the kernel's own on the same data, where the time went (read,
  * decode, scan, quantize, write, hash; from the conversion's timings event), and, in the same
  * run and alternating with ours, a plain copy of the input files and the original Rust converter
- * when `--original` names its binary. Each conversion runs in a child process, so its CPU time
+ * when `--original` names its binary, and an earlier checkout of ours when `--before` names its
+ * folder (paired before/after figures). Each conversion runs in a child process, so its CPU time
  * and peak RSS are its own; "ours s" is that process's wall time (start-up and exit included, as
- * the original's), "convert() s" the library call alone. Prints the machine load before and after: compare ratios, not
- * absolute times, on a loaded machine.
+ * the original's), "convert() s" the library call alone. Prints the machine load before and
+ * after: compare ratios, not absolute times, on a loaded machine.
  *
  * ```sh
  * deno run -A bench/convert_paths.ts [--dir /tmp/helios-bench] [--paths fp16,hq5k:fast,hq5k:mse,hq51k:mse]
  *     [--threads 2] [--repeat 3] [--original /path/to/helios-convert] [--kernel-elements 8388608]
+ *     [--before /path/to/earlier/checkout]
  * ```
  *
  * Scaling (a many-core machine): `--threads 1,2,4,8,16`; the original then runs with
@@ -31,6 +33,7 @@ const paths = arg("paths", "fp16,hq5k:fast,hq5k:mse,hq51k:mse,hq41k:mse").split(
 const threadList = arg("threads", String(navigator.hardwareConcurrency)).split(",").map(Number);
 const repeat = Number(arg("repeat", "1"));
 const original = arg("original", "");
+const before = arg("before", "");
 const kernelElements = Number(arg("kernel-elements", String(8 << 20)));
 const model = `${dir}/model-105m`;
 
@@ -140,8 +143,14 @@ for (const path of paths) {
     const runs: ConvertRun[] = [];
     const orig: Timed[] = [];
     const copies: number[] = [];
+    const befores: ConvertRun[] = [];
     for (let i = 0; i < repeat; i++) {
       runs.push(await convertOnce(model, `${dir}/ours.hnf`, { quant, search, threads }));
+      if (before) {
+        befores.push(
+          await convertOnce(model, `${dir}/before.hnf`, { quant, search, threads, tree: before }),
+        );
+      }
       const o = await theirs(quant, search, threads);
       if (o) orig.push(o);
       if (quant === "fp16") copies.push(await timeCopy(model, files, dir));
@@ -159,6 +168,7 @@ for (const path of paths) {
       fmt(elems / 1e6 / s, 1),
       fmt((kRate * threads) / 1e6, 1),
       fmt(Math.max(...runs.map((r) => r.peakRssBytes ?? 0)) / 2 ** 20, 0),
+      befores.length ? befores.map((r) => fmt(r.processSeconds)).join(" / ") : "–",
       copies.length ? copies.map((c) => fmt(c)).join(" / ") : "–",
       orig.length ? orig.map((r) => fmt(r.processSeconds)).join(" / ") : "–",
       orig.length ? fmt(med(orig.map((r) => r.cpuSeconds))) : "–",
@@ -191,6 +201,7 @@ table([
   "Melem/s",
   "kernel Melem/s × threads",
   "peak RSS MiB",
+  "before s",
   "copy s",
   "original s",
   "original CPU s",
