@@ -111,8 +111,10 @@ function evalCodes(
 
 // Scratch for one group, reused across groups (no allocation per group).
 const yv = new Float64Array(HQS_GROUP);
-const fl = new Float64Array(HQS_GROUP);
 const unc = new Int32Array(HQS_GROUP);
+// 2·floor + 1 and y of each undecided element, by its position in unc (the Gray-code bit).
+const u2f1 = new Float64Array(HQS_GROUP);
+const uy = new Float64Array(HQS_GROUP);
 
 let bestMin = 0;
 let bestRange = 0;
@@ -136,18 +138,11 @@ function consider(x: Float32Array, off: number, mb: number, sb: number, qmax: nu
 function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): void {
   let mn = x[off];
   let mx = mn;
-  let iMin = 0;
-  let iMax = 0;
+  // Strict comparisons keep the first of equal values (0 before −0), as the reference does.
   for (let k = 1; k < HQS_GROUP; k++) {
     const v = x[off + k];
-    if (v < mn) {
-      mn = v;
-      iMin = k;
-    }
-    if (v > mx) {
-      mx = v;
-      iMax = k;
-    }
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
   }
   // Fast path, exactly as the reference (§8.2): f32 range, floored at EPS, then f16. Unlike the
   // reference, min and range saturate at ±65504 instead of becoming infinite, so a group beyond
@@ -162,7 +157,7 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   if (!mse || DBL[BEST_ERR] === 0) return;
 
   const range = mx - mn;
-  if (!(range > 0) || iMin === iMax) return;
+  if (!(range > 0)) return;
   let sy = 0;
   for (let k = 0; k < HQS_GROUP; k++) {
     const y = x[off + k] - mn;
@@ -171,23 +166,19 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   }
   encTop = -1;
   DBL[ENC_SCORE] = 0;
-  enumerate(qmax, range, iMin, iMax, sy);
-  enumerate(qmax - 1, range, iMin, iMax, sy);
+  enumerate(qmax, range, sy);
+  enumerate(qmax - 1, range, sy);
   if (encTop < 0) return;
   // Refit the best assignment: x − mn ≈ c0 + q · d.
   let a = 0;
   let b = 0;
   let c = 0;
   const scale = encTop / range;
+  // As in enumerate: the min lands on 0 and the max on encTop (by the clamp or its forced bit),
+  // and the ceiling bit is added without a branch.
   for (let k = 0; k < HQS_GROUP; k++) {
-    let f: number;
-    if (k === iMin) f = 0;
-    else if (k === iMax) f = encTop;
-    else {
-      f = Math.floor(yv[k] * scale);
-      if (f >= encTop) f = encTop;
-      else if (encMask & (1 << k)) f += 1;
-    }
+    let f = Math.floor(yv[k] * scale);
+    f = f >= encTop ? encTop : f + ((encMask >> k) & 1);
     a += f;
     b += f * f;
     c += f * yv[k];
@@ -197,11 +188,11 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   tryFit(x, off, d * qmax, mn, sy, a, qmax);
 }
 
-// Elements whose lattice position is within PRUNE_LO of an integer keep the nearest code; the
-// others try both floor and ceiling. 0.25 loses under 0.01 % of error on Gaussian data and
-// halves the enumeration.
-const PRUNE_LO = 0.25;
-const PRUNE_HI = 1 - PRUNE_LO;
+// Elements whose lattice position is within 1/4 of an integer keep the nearest code; the others
+// try both floor and ceiling. 1/4 loses under 0.01 % of error on Gaussian data and halves the
+// enumeration. (enumerate classifies by 4 · fraction, which is exact.)
+/** Just below 1: see the division skip in enumerate. */
+const PRUNE_MARGIN = 1 - 2 ** -50;
 let encTop = -1;
 let encMask = 0;
 
@@ -211,69 +202,75 @@ let encMask = 0;
  * (explained variance of the fit, larger is better) in encTop / DBL[ENC_SCORE] / encMask, where bit k
  * of encMask means element k takes the ceiling.
  */
-function enumerate(
-  top: number,
-  range: number,
-  iMin: number,
-  iMax: number,
-  sy: number,
-): void {
+function enumerate(top: number, range: number, sy: number): void {
   let a = 0;
   let b = 0;
   let c = 0;
   let nu = 0;
   let forced = 0;
   const scale = top / range;
+  // No special case for the min and max elements: the min has y = 0, so f = 0 and it is never
+  // undecided; the max has t within a few ulps of top, so it lands on top either by the clamp or
+  // as "forced". A forced bit at the max is harmless: the refit sets the max to top regardless.
+  // The 0/1 flags keep the undecided/forced classification free of unpredictable branches.
   for (let k = 0; k < HQS_GROUP; k++) {
     const y = yv[k];
-    let f: number;
-    if (k === iMin) f = 0;
-    else if (k === iMax) f = top;
+    const t = y * scale;
+    let f = Math.floor(t);
+    const frac = t - f;
+    if (f >= top) f = top;
     else {
-      const t = y * scale;
-      f = Math.floor(t);
-      const frac = t - f;
-      if (f >= top) f = top;
-      else if (frac > PRUNE_HI) {
-        f += 1;
-        forced |= 1 << k;
-      } else if (frac >= PRUNE_LO) unc[nu++] = k;
+      // frac · 4 is exact, so frac > 3/4 ⇔ ceil(4·frac) = 4 and frac ≥ 1/4 ⇔ floor(4·frac) ≥ 1.
+      const q4 = frac * 4;
+      const up = (Math.ceil(q4) | 0) >> 2;
+      const und = (((Math.floor(q4) | 0) + 3) >> 2) - up;
+      u2f1[nu] = 2 * f + 1;
+      uy[nu] = y;
+      unc[nu] = k;
+      nu += und;
+      f += up;
+      forced |= up << k;
     }
-    fl[k] = f;
     a += f;
     b += f * f;
     c += f * y;
   }
   const inv = 1 / HQS_GROUP;
-  let mask = forced;
   let bestScore = DBL[ENC_SCORE];
+  // Skipping the division when score ≤ bestScore is certain: if P ≤ fl(fl(B·(1 − 2⁻⁵⁰))·sqq) then
+  // P/sqq < B exactly (two roundings of at most 2⁻⁵³ each cannot undo 2⁻⁵⁰), so the correctly
+  // rounded quotient is ≤ B and would not have won either.
+  let thr = bestScore * PRUNE_MARGIN;
+  let bestJ = -1;
   const count = 1 << nu;
   for (let j = 0;;) {
     const sqq = b - a * a * inv;
     const sxq = c - sy * a * inv;
-    if (sxq > 0) {
-      const score = sxq * sxq / sqq;
+    const p = sxq * sxq;
+    if (sxq > 0 && p > thr * sqq) {
+      const score = p / sqq;
       if (score > bestScore) {
         bestScore = score;
-        encMask = mask;
-        encTop = top;
+        thr = score * PRUNE_MARGIN;
+        bestJ = j;
       }
     }
     if (++j >= count) break;
+    // Gray code: step j flips unc bit `bit`; it turns the ceiling on when that bit of the new
+    // code j ^ (j >> 1) is set. Adding −y is subtracting y, so the sums are bit-identical to
+    // separate add/subtract branches.
     const bit = 31 - Math.clz32(j & -j);
-    const k = unc[bit];
-    const f = fl[k];
-    const y = yv[k];
-    if (mask & (1 << k)) {
-      a -= 1;
-      b -= 2 * f + 1;
-      c -= y;
-    } else {
-      a += 1;
-      b += 2 * f + 1;
-      c += y;
-    }
-    mask ^= 1 << k;
+    const d = (((j ^ (j >> 1)) >> bit) & 1) * 2 - 1;
+    a += d;
+    b += d * u2f1[bit];
+    c += d * uy[bit];
+  }
+  if (bestJ >= 0) {
+    let mask = forced;
+    const g = bestJ ^ (bestJ >> 1);
+    for (let i = 0; i < nu; i++) if (g & (1 << i)) mask |= 1 << unc[i];
+    encMask = mask;
+    encTop = top;
   }
   DBL[ENC_SCORE] = bestScore;
 }
