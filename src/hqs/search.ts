@@ -101,7 +101,7 @@ function evalCodes(
     const v = x[off + k];
     const t = fround(fround(fround(v - m) / s) * qmax) + 0.5;
     // t ≥ 0.5 on the middle branch, so truncation is floor: round half away from zero, clamped.
-    const q = t <= 0 ? 0 : t >= qmax ? qmax : (t | 0);
+    const q = Math.min(Math.max(t, 0), qmax) | 0;
     qTmp[k] = q;
     const e = v - fround(m + q * step);
     err += e * e;
