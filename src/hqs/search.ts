@@ -111,10 +111,11 @@ function evalCodes(
 
 // Scratch for one group, reused across groups (no allocation per group).
 const yv = new Float64Array(HQS_GROUP);
-const unc = new Int32Array(HQS_GROUP);
+// Undecided elements of the two lattices (classify), at offsets 0 and HQS_GROUP.
+const unc = new Int32Array(2 * HQS_GROUP);
 // 2·floor + 1 and y of each undecided element, by its position in unc (the Gray-code bit).
-const u2f1 = new Float64Array(HQS_GROUP);
-const uy = new Float64Array(HQS_GROUP);
+const u2f1 = new Float64Array(2 * HQS_GROUP);
+const uy = new Float64Array(2 * HQS_GROUP);
 
 let bestMin = 0;
 let bestRange = 0;
@@ -166,8 +167,9 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   }
   encTop = -1;
   DBL[ENC_SCORE] = 0;
-  enumerate(qmax, range, sy);
-  enumerate(qmax - 1, range, sy);
+  classify(qmax, range);
+  enumerate(qmax, sy, 0);
+  enumerate(qmax - 1, sy, HQS_GROUP);
   if (encTop < 0) return;
   // Refit the best assignment: x − mn ≈ c0 + q · d.
   let a = 0;
@@ -196,45 +198,99 @@ const PRUNE_MARGIN = 1 - 2 ** -50;
 let encTop = -1;
 let encMask = 0;
 
+// Per lattice (top = qmax at offset 0, qmax − 1 at offset HQS_GROUP): the sums a, b, c of the
+// all-floor-or-forced assignment, the number of undecided elements and the forced-ceiling mask.
+const SUMS = new Float64Array(6);
+const NU = new Int32Array(2);
+const FORCED = new Int32Array(2);
+
 /**
- * Enumerates the floor/ceil code assignments of the interior elements on the lattice that puts
- * the group's min at code 0 and its max at code `top`; keeps the best least-squares score
- * (explained variance of the fit, larger is better) in encTop / DBL[ENC_SCORE] / encMask, where bit k
- * of encMask means element k takes the ceiling.
+ * Classifies every element on both lattices (top = `qmax` and `qmax − 1`) in one pass over the
+ * group: on each, an element keeps its nearest code or is undecided between floor and ceiling
+ * (filling u2f1 / uy / unc at offsets 0 and HQS_GROUP), and the sums of the starting assignment
+ * go to SUMS / NU / FORCED. Each lattice's operations are those of a separate pass, in the same
+ * order, so the sums are bit-identical.
  */
-function enumerate(top: number, range: number, sy: number): void {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let nu = 0;
-  let forced = 0;
-  const scale = top / range;
+function classify(qmax: number, range: number): void {
+  const top0 = qmax;
+  const top1 = qmax - 1;
+  const scale0 = top0 / range;
+  const scale1 = top1 / range;
+  let a0 = 0, b0 = 0, c0 = 0, nu0 = 0, forced0 = 0;
+  let a1 = 0, b1 = 0, c1 = 0, nu1 = HQS_GROUP, forced1 = 0;
   // No special case for the min and max elements: the min has y = 0, so f = 0 and it is never
   // undecided; the max has t within a few ulps of top, so it lands on top either by the clamp or
   // as "forced". A forced bit at the max is harmless: the refit sets the max to top regardless.
   // The 0/1 flags keep the undecided/forced classification free of unpredictable branches.
   for (let k = 0; k < HQS_GROUP; k++) {
     const y = yv[k];
-    const t = y * scale;
-    let f = Math.floor(t);
-    const frac = t - f;
-    if (f >= top) f = top;
-    else {
-      // frac · 4 is exact, so frac > 3/4 ⇔ ceil(4·frac) = 4 and frac ≥ 1/4 ⇔ floor(4·frac) ≥ 1.
-      const q4 = frac * 4;
-      const up = (Math.ceil(q4) | 0) >> 2;
-      const und = (((Math.floor(q4) | 0) + 3) >> 2) - up;
-      u2f1[nu] = 2 * f + 1;
-      uy[nu] = y;
-      unc[nu] = k;
-      nu += und;
-      f += up;
-      forced |= up << k;
+    {
+      const t = y * scale0;
+      let f = Math.floor(t);
+      const frac = t - f;
+      if (f >= top0) f = top0;
+      else {
+        // frac · 4 is exact, so frac > 3/4 ⇔ ceil(4·frac) = 4 and frac ≥ 1/4 ⇔ floor(4·frac) ≥ 1.
+        const q4 = frac * 4;
+        const up = (Math.ceil(q4) | 0) >> 2;
+        const und = (((Math.floor(q4) | 0) + 3) >> 2) - up;
+        u2f1[nu0] = 2 * f + 1;
+        uy[nu0] = y;
+        unc[nu0] = k;
+        nu0 += und;
+        f += up;
+        forced0 |= up << k;
+      }
+      a0 += f;
+      b0 += f * f;
+      c0 += f * y;
     }
-    a += f;
-    b += f * f;
-    c += f * y;
+    {
+      const t = y * scale1;
+      let f = Math.floor(t);
+      const frac = t - f;
+      if (f >= top1) f = top1;
+      else {
+        const q4 = frac * 4;
+        const up = (Math.ceil(q4) | 0) >> 2;
+        const und = (((Math.floor(q4) | 0) + 3) >> 2) - up;
+        u2f1[nu1] = 2 * f + 1;
+        uy[nu1] = y;
+        unc[nu1] = k;
+        nu1 += und;
+        f += up;
+        forced1 |= up << k;
+      }
+      a1 += f;
+      b1 += f * f;
+      c1 += f * y;
+    }
   }
+  SUMS[0] = a0;
+  SUMS[1] = b0;
+  SUMS[2] = c0;
+  SUMS[3] = a1;
+  SUMS[4] = b1;
+  SUMS[5] = c1;
+  NU[0] = nu0;
+  NU[1] = nu1 - HQS_GROUP;
+  FORCED[0] = forced0;
+  FORCED[1] = forced1;
+}
+
+/**
+ * Enumerates the floor/ceil code assignments of the interior elements on the lattice that puts
+ * the group's min at code 0 and its max at code `top`, as {@link classify} left them at offset
+ * `base`; keeps the best least-squares score (explained variance of the fit, larger is better)
+ * in encTop / DBL[ENC_SCORE] / encMask, where bit k of encMask means element k takes the ceiling.
+ */
+function enumerate(top: number, sy: number, base: number): void {
+  const l = base === 0 ? 0 : 1;
+  let a = SUMS[3 * l];
+  let b = SUMS[3 * l + 1];
+  let c = SUMS[3 * l + 2];
+  const nu = NU[l];
+  const forced = FORCED[l];
   const inv = 1 / HQS_GROUP;
   let bestScore = DBL[ENC_SCORE];
   // Skipping the division when score ≤ bestScore is certain: if P ≤ fl(fl(B·(1 − 2⁻⁵⁰))·sqq) then
@@ -262,13 +318,13 @@ function enumerate(top: number, range: number, sy: number): void {
     const bit = 31 - Math.clz32(j & -j);
     const d = (((j ^ (j >> 1)) >> bit) & 1) * 2 - 1;
     a += d;
-    b += d * u2f1[bit];
-    c += d * uy[bit];
+    b += d * u2f1[base + bit];
+    c += d * uy[base + bit];
   }
   if (bestJ >= 0) {
     let mask = forced;
     const g = bestJ ^ (bestJ >> 1);
-    for (let i = 0; i < nu; i++) if (g & (1 << i)) mask |= 1 << unc[i];
+    for (let i = 0; i < nu; i++) if (g & (1 << i)) mask |= 1 << unc[base + i];
     encMask = mask;
     encTop = top;
   }
