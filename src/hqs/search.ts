@@ -209,7 +209,8 @@ const FORCED = new Int32Array(2);
  * group: on each, an element keeps its nearest code or is undecided between floor and ceiling
  * (filling u2f1 / uy / unc at offsets 0 and HQS_GROUP), and the sums of the starting assignment
  * go to SUMS / NU / FORCED. Each lattice's operations are those of a separate pass, in the same
- * order, so the sums are bit-identical.
+ * order, so the sums are bit-identical. The two blocks are written out rather than shared
+ * through a helper with typed-array state so that both lattices' sums stay in registers.
  */
 function classify(qmax: number, range: number): void {
   const top0 = qmax;
