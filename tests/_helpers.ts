@@ -144,3 +144,15 @@ export async function mediumLlama(dir: string): Promise<void> {
     }),
   });
 }
+
+/** Llama 3.1's RoPE keys as its config.json spells them (Transformers 4.x): llama3 scaling ×8. */
+export const LLAMA31_ROPE = {
+  rope_theta: 500000.0,
+  rope_scaling: {
+    factor: 8.0,
+    low_freq_factor: 1.0,
+    high_freq_factor: 4.0,
+    original_max_position_embeddings: 8192,
+    rope_type: "llama3",
+  },
+};

@@ -9,7 +9,7 @@ import { ARCHS } from "../src/fixtures/archs.ts";
 import { buildHintsJson } from "../src/hints/mod.ts";
 import { mapperFor, readAudioDims, specFromConfig } from "../src/model/mod.ts";
 import type { JsonObject, ModelSpec } from "../src/model/types.ts";
-import { assertHeliosError, FIXTURES, fixturesPresent } from "./_helpers.ts";
+import { assertHeliosError, FIXTURES, fixturesPresent, LLAMA31_ROPE } from "./_helpers.ts";
 
 const GENS: HfGeneration[] = ["hf4", "hf5"];
 
@@ -32,17 +32,7 @@ function rope(spec: ModelSpec) {
   return spec.text!.rope;
 }
 
-const LLAMA31 = {
-  rope_theta: 500000.0,
-  rope_scaling: {
-    factor: 8.0,
-    low_freq_factor: 1.0,
-    high_freq_factor: 4.0,
-    original_max_position_embeddings: 8192,
-    rope_type: "llama3",
-  },
-  max_position_embeddings: 131072,
-};
+const LLAMA31 = { ...LLAMA31_ROPE, max_position_embeddings: 131072 };
 
 Deno.test("a Llama 3.1 config gives rope llama3, theta 500000 in both generations", () => {
   const hf5 = configForGeneration({ ...ARCHS.llama("tiny").config, ...LLAMA31 }, "hf5");

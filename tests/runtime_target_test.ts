@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { type ConversionReport, convert, type ConvertOptions, openHnf } from "../mod.ts";
 import { decodeHintsBinary } from "../src/hints/mod.ts";
-import { assertHeliosError, FIXTURES, fixturesPresent, tinyModel } from "./_helpers.ts";
+import {
+  assertHeliosError,
+  FIXTURES,
+  fixturesPresent,
+  LLAMA31_ROPE,
+  tinyModel,
+} from "./_helpers.ts";
 
 type Json = Record<string, unknown>;
 
@@ -50,14 +56,7 @@ function llama3Dir(): Promise<string> {
       ...t,
       config: {
         ...t.config,
-        rope_theta: 500000.0,
-        rope_scaling: {
-          factor: 8.0,
-          low_freq_factor: 1.0,
-          high_freq_factor: 4.0,
-          original_max_position_embeddings: 8192,
-          rope_type: "llama3",
-        },
+        ...LLAMA31_ROPE,
       },
     }),
   });
