@@ -11,6 +11,7 @@ import {
   ARCH_GEMMA4,
   ATTENTION_TYPES,
   DTYPES,
+  ENCODER_GEMMA4,
   ENCODER_TYPES,
   Gemma4HeaderAt,
   GM4X_MARKER,
@@ -39,7 +40,6 @@ import {
   decodeGm4x,
   encodeGm4v,
   encodeGm4x,
-  isGemma4Vision,
 } from "./gemma4.ts";
 
 function numOf(rec: HintRecord, key: string, fallback: number): number {
@@ -306,8 +306,8 @@ export function validateHintsBinary(bytes: Uint8Array): void {
       bad(`vision config at ${visionOff} does not fit in ${bytes.byteLength} bytes`);
     }
     const enc = dv.getUint32(visionOff, true);
-    if (enc > 4) bad(`vision encoder_type ${enc} is above 4`);
-    gemma4Vision = isGemma4Vision(dv, visionOff);
+    if (enc > ENCODER_GEMMA4) bad(`vision encoder_type ${enc} is above ${ENCODER_GEMMA4}`);
+    gemma4Vision = enc === ENCODER_GEMMA4;
     if (gemma4Vision) checkGm4v(dv, visionOff, textOff);
   }
   if ((gm4vOff !== 0 || gm4vSize !== 0) && !gemma4Vision) {

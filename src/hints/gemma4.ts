@@ -9,7 +9,6 @@ import { HeliosError } from "../errors.ts";
 import { textConfigOf } from "../model/config.ts";
 import type { Gemma4Dims, Gemma4Vision, ModelSpec } from "../model/types.ts";
 import {
-  ENCODER_GEMMA4,
   Gemma4Flag,
   Gemma4HeaderAt,
   GM4V_FLAGS,
@@ -105,7 +104,7 @@ export function deriveGemma4Vision(spec: ModelSpec, textHidden: number): HintRec
 }
 
 /** The GM4X header flags a config implies (§5.10 item 8: every bit it implies). */
-export function gemma4Flags(g: Gemma4Dims): number {
+function gemma4Flags(g: Gemma4Dims): number {
   let flags = Gemma4Flag.PLE | Gemma4Flag.LAYER_SCALAR | Gemma4Flag.FOUR_NORM_BLOCK;
   if (g.finalLogitSoftcap !== null) flags |= Gemma4Flag.LOGIT_SOFTCAP;
   if (g.numKvSharedLayers > 0) flags |= Gemma4Flag.SHARED_KV;
@@ -299,11 +298,6 @@ export function checkGm4v(dv: DataView, visionOff: number, textOff: number): voi
     Math.abs(fl(60) - 1) <= 1e-6 && u(72) === u(36) * u(24) && u(76) === 3 && u(80) === 1 &&
     u(84) === 1 && u(88) === 1 && u(92) === 0;
   if (!ok) bad("GM4V fields are inconsistent with the vision config or unsupported");
-}
-
-/** Whether a vision record at `visionOff` is Gemma 4's (needs GM4V). */
-export function isGemma4Vision(dv: DataView, visionOff: number): boolean {
-  return dv.getUint32(visionOff, true) === ENCODER_GEMMA4;
 }
 
 /** A decoded GM4X or GM4V extension, for `inspect`. */
