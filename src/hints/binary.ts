@@ -86,6 +86,20 @@ function setF32(dv: DataView, at: number, v: number, field: string): void {
   dv.setFloat32(at, fit(v, "f32", field), true);
 }
 
+/** A u32 field as [key, value]: the key names the field when its value does not fit. */
+const num = (rec: HintRecord, key: string, fallback: number): [string, number] => [
+  key,
+  numOf(rec, key, fallback),
+];
+
+/** An enum field as [key, index], like {@link num}. */
+const enm = (
+  rec: HintRecord,
+  key: string,
+  table: readonly string[],
+  fallback: number,
+): [string, number] => [key, enumOf(rec, key, table, fallback)];
+
 function writeText(dv: DataView, at: number, rec: HintRecord): void {
   const headDim = numOf(rec, "head_dim", 128);
   const floats: [string, number][] = [
@@ -97,23 +111,23 @@ function writeText(dv: DataView, at: number, rec: HintRecord): void {
   ];
   floats.forEach(([k, d], i) => setF32(dv, at + 4 * i, numOf(rec, k, d), k));
   const u32: [string, number][] = [
-    ["num_hidden_layers", numOf(rec, "num_hidden_layers", 32)],
-    ["hidden_size", numOf(rec, "hidden_size", 4096)],
-    ["intermediate_size", numOf(rec, "intermediate_size", 11008)],
-    ["vocab_size", numOf(rec, "vocab_size", 32000)],
-    ["max_position_embeddings", numOf(rec, "max_position_embeddings", 4096)],
-    ["rope_dim", numOf(rec, "rope_dim", headDim)],
-    ["num_attention_heads", numOf(rec, "num_attention_heads", 32)],
-    ["num_key_value_heads", numOf(rec, "num_key_value_heads", 8)],
+    num(rec, "num_hidden_layers", 32),
+    num(rec, "hidden_size", 4096),
+    num(rec, "intermediate_size", 11008),
+    num(rec, "vocab_size", 32000),
+    num(rec, "max_position_embeddings", 4096),
+    num(rec, "rope_dim", headDim),
+    num(rec, "num_attention_heads", 32),
+    num(rec, "num_key_value_heads", 8),
     ["head_dim", headDim],
-    ["attention_type", enumOf(rec, "attention_type", ATTENTION_TYPES, 1)],
-    ["qkv_layout", enumOf(rec, "qkv_layout", QKV_LAYOUTS, 0)],
+    enm(rec, "attention_type", ATTENTION_TYPES, 1),
+    enm(rec, "qkv_layout", QKV_LAYOUTS, 0),
     ["arch", ARCH_CODES[String(rec.get("arch"))] ?? 0],
-    ["dtype", enumOf(rec, "dtype", DTYPES, 1)],
-    ["mlp_type", enumOf(rec, "mlp_type", MLP_TYPES, 0)],
-    ["mlp_activation", enumOf(rec, "mlp_activation", MLP_ACTIVATIONS, 0)],
-    ["norm_type", enumOf(rec, "norm_type", NORM_TYPES, 0)],
-    ["rope_type", enumOf(rec, "rope_type", ROPE_TYPES, 0)],
+    enm(rec, "dtype", DTYPES, 1),
+    enm(rec, "mlp_type", MLP_TYPES, 0),
+    enm(rec, "mlp_activation", MLP_ACTIVATIONS, 0),
+    enm(rec, "norm_type", NORM_TYPES, 0),
+    enm(rec, "rope_type", ROPE_TYPES, 0),
   ];
   u32.forEach(([k, v], i) => setU32(dv, at + 24 + 4 * i, v, k));
   let flags = 0;
@@ -129,14 +143,14 @@ function writeText(dv: DataView, at: number, rec: HintRecord): void {
 function writeVision(dv: DataView, at: number, rec: HintRecord): void {
   const projector = rec.get("projector_type");
   const u32: [string, number][] = [
-    ["encoder_arch", enumOf(rec, "encoder_arch", ENCODER_TYPES, 0)],
-    ["image_size", numOf(rec, "image_size", 224)],
-    ["patch_size", numOf(rec, "patch_size", 14)],
-    ["hidden_size", numOf(rec, "hidden_size", 1024)],
-    ["num_hidden_layers", numOf(rec, "num_hidden_layers", 24)],
-    ["num_attention_heads", numOf(rec, "num_attention_heads", 16)],
-    ["intermediate_size", numOf(rec, "intermediate_size", 4096)],
-    ["num_channels", numOf(rec, "num_channels", 3)],
+    enm(rec, "encoder_arch", ENCODER_TYPES, 0),
+    num(rec, "image_size", 224),
+    num(rec, "patch_size", 14),
+    num(rec, "hidden_size", 1024),
+    num(rec, "num_hidden_layers", 24),
+    num(rec, "num_attention_heads", 16),
+    num(rec, "intermediate_size", 4096),
+    num(rec, "num_channels", 3),
   ];
   u32.forEach(([k, v], i) => setU32(dv, at + 4 * i, v, k));
   setF32(dv, at + 32, numOf(rec, "layer_norm_eps", 1e-5), "layer_norm_eps");
