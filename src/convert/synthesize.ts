@@ -62,7 +62,8 @@ function synthesisSummary(
   made: PlanEntry[],
 ): string[] {
   const copies = made.filter((x) => x.fill === undefined);
-  const inf = made.filter((x) => x.fill !== undefined && x.note!.includes("inf clamp"));
+  // A saturate-marked tensor has a note only when its source was ±inf (saturate below).
+  const inf = made.filter((x) => x.m.saturate);
   const missing = made.length - copies.length - inf.length;
   const out: string[] = [];
   const heads = copies.filter((x) => x.m.name.endsWith("lm_head.weight"));
