@@ -47,7 +47,25 @@ export interface HintsTower {
 }
 
 /** The sections of the hints, in the order they are written. */
-export type HintsSection = "text" | "vision" | "audio" | "cortex" | "code";
+const HINTS_SECTIONS = ["text", "vision", "audio", "cortex", "code"] as const;
+
+/** A section of the hints. */
+export type HintsSection = typeof HINTS_SECTIONS[number];
+
+/**
+ * Section names and their `_enabled` flags: the runtime's scanner looks for them whether or not
+ * a file has that section (contract §5.3), so a string value equal to one would be found in
+ * place of the key.
+ *
+ * @example
+ * ```ts ignore
+ * import { BLOCK_WORDS } from "./derive.ts";
+ * console.log(BLOCK_WORDS.has("vision_enabled")); // true
+ * ```
+ */
+export const BLOCK_WORDS: ReadonlySet<string> = new Set(
+  HINTS_SECTIONS.flatMap((n) => [n, `${n}_enabled`]),
+);
 
 const TEXT_PREFIX: Readonly<Record<string, string>> = {
   text: "text.",
@@ -67,12 +85,9 @@ function str(c: JsonObject, key: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-/** Block names: a string value equal to one is found by the runtime's scanner (contract §5.3). */
-const BLOCK_WORDS = /^(text|vision|audio|code|cortex)(_enabled)?$/;
-
 /** Strings copied from config.json must not disturb the runtime's textual scanner (§16). */
 function safe(s: string | undefined): string | undefined {
-  return s !== undefined && /^[A-Za-z0-9_.\-]{1,64}$/.test(s) && !BLOCK_WORDS.test(s)
+  return s !== undefined && /^[A-Za-z0-9_.\-]{1,64}$/.test(s) && !BLOCK_WORDS.has(s)
     ? s
     : undefined;
 }
@@ -459,6 +474,5 @@ export function collectSections(towers: HintsTower[]): Map<HintsSection, HintRec
       put("audio", deriveAudioHints(spec, tensors), spec.dir);
     }
   }
-  const order: HintsSection[] = ["text", "vision", "audio", "cortex", "code"];
-  return new Map(order.filter((k) => found.has(k)).map((k) => [k, found.get(k)!]));
+  return new Map(HINTS_SECTIONS.filter((k) => found.has(k)).map((k) => [k, found.get(k)!]));
 }

@@ -6,7 +6,13 @@
  * @module
  */
 import { HeliosError } from "../errors.ts";
-import { collectSections, HintFloat, type HintRecord, type HintsTower } from "./derive.ts";
+import {
+  BLOCK_WORDS,
+  collectSections,
+  HintFloat,
+  type HintRecord,
+  type HintsTower,
+} from "./derive.ts";
 
 function floatText(v: HintFloat): string {
   return Number.isInteger(v.value) ? v.value.toFixed(1) : String(v.value);
@@ -22,19 +28,10 @@ function recordText(rec: HintRecord): string {
   return `{${[...rec].map(([k, v]) => `${JSON.stringify(k)}:${valueText(v)}`).join(",")}}`;
 }
 
-/**
- * Names the runtime's scanner looks for whether or not this file has that section (contract
- * §5.3): a string value equal to one would be found in place of the key.
- */
-const SCANNED_NAMES = ["text", "vision", "audio", "code", "cortex"];
-
 /** Fails if a string value equals a key name (the runtime would find the value first, §16). */
 function checkScannerSafe(sections: Map<string, HintRecord>): void {
-  const keys = new Set<string>(SCANNED_NAMES.flatMap((n) => [n, `${n}_enabled`]));
-  for (const [name, rec] of sections) {
-    keys.add(name).add(`${name}_enabled`);
-    for (const k of rec.keys()) keys.add(k);
-  }
+  const keys = new Set<string>(BLOCK_WORDS);
+  for (const rec of sections.values()) for (const k of rec.keys()) keys.add(k);
   for (const [name, rec] of sections) {
     for (const [k, v] of rec) {
       if (typeof v === "string" && (keys.has(v) || /[{}"\\]/.test(v))) {
