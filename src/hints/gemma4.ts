@@ -276,7 +276,7 @@ export function checkGm4v(dv: DataView, visionOff: number, textOff: number): voi
     ))
   ) bad("GM4V extension overlaps another binary hints record");
   if (marker(dv, off) !== GM4V_MARKER) bad(`GM4V extension at ${off} has no "GM4V" magic`);
-  if (dv.getUint16(off + 4, true) !== 1 || dv.getUint16(off + 6, true) !== GM4V_SIZE) {
+  if (dv.getUint16(off + 4, true) !== GM4X_VERSION || dv.getUint16(off + 6, true) !== GM4V_SIZE) {
     bad("GM4V version must be 1 and its record size 96");
   }
   const flags = dv.getUint32(off + 8, true);
