@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { convert, generateModel, type GenerateOptions } from "../mod.ts";
 import { main } from "../src/cli/main.ts";
 import type { TensorTemplate } from "../src/fixtures/archs.ts";
-import { assertHeliosError, listDir, withTempDir } from "./_helpers.ts";
+import { assertHeliosError, fixtureRole, listDir, withTempDir } from "./_helpers.ts";
 
 const extra = (name: string, shape = [256, 256]): TensorTemplate => ({
   name,
@@ -23,9 +23,8 @@ async function attempt(
   allowUnmapped = false,
 ) {
   await generateModel(`${root}/m`, { arch, ...options });
-  const role = arch === "siglip" || arch === "clip_vision" ? "vision" : "text";
   return convert({
-    models: { [role]: `${root}/m` },
+    models: { [fixtureRole(arch)]: `${root}/m` },
     output: `${root}/out.hnf`,
     quant: "fp16",
     allowUnmapped,

@@ -86,14 +86,14 @@ export function textConfigOf(config: JsonObject): JsonObject {
 }
 
 /** The largest integer any config key may hold: every one must fit the hints' i32/u32 fields. */
-export const MAX_CONFIG_INT = 0x7fffffff;
+const MAX_CONFIG_INT = 0x7fffffff;
 
 /**
  * Upper bounds of the integer keys that size tensors, far above any real model (the largest
  * today have ~200 layers, hidden 32768, vocabularies of 256 Ki) and low enough that products of
  * them stay exact; other integer keys are bounded by {@link MAX_CONFIG_INT}.
  */
-export const CONFIG_INT_LIMITS: Readonly<Record<string, number>> = {
+const CONFIG_INT_LIMITS: Readonly<Record<string, number>> = {
   num_hidden_layers: 1 << 12,
   encoder_layers: 1 << 12,
   hidden_size: 1 << 20,

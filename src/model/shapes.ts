@@ -26,6 +26,11 @@ function exp(shape: Dim[], from: string): ExpectedShape {
   return { shape, from };
 }
 
+/** A tensor that cannot exist: its `what` index `i` is past the config's `key` count `n`. */
+function past(what: string, i: number | string, key: string, n: number): ExpectedShape {
+  return { shape: [], from: key, unexpected: `${what} ${i} is past ${key} ${n}` };
+}
+
 /** `n`, or `null` (unchecked) when the config leaves it 0 (absent). */
 function known(n: number): Dim {
   return n > 0 ? n : null;
@@ -85,13 +90,7 @@ export function decoderExpect(
   if (!m) return undefined;
   const layer = Number(m[1]);
   const part = m[2];
-  if (layer >= d.numLayers) {
-    return {
-      shape: [],
-      from: "num_hidden_layers",
-      unexpected: `layer ${layer} is past num_hidden_layers ${d.numLayers}`,
-    };
-  }
+  if (layer >= d.numLayers) return past("layer", layer, "num_hidden_layers", d.numLayers);
   const q = d.numHeads * d.headDim;
   const kv = d.numKvHeads * d.headDim;
   const inter = known(d.intermediateSize);
@@ -137,11 +136,7 @@ export function decoderExpect(
   const e = EXPERT.exec(part);
   if (e) {
     if (moe && Number(e[1]) >= moe.numExperts) {
-      return {
-        shape: [],
-        from: "num_local_experts",
-        unexpected: `expert ${e[1]} is past num_local_experts ${moe.numExperts}`,
-      };
+      return past("expert", e[1], "num_local_experts", moe.numExperts);
     }
     return e[2] === "down"
       ? exp([h, inter], "hidden_size × intermediate_size")
@@ -207,13 +202,7 @@ function encoderLayerExpect(
   if (!m) return undefined;
   const layer = Number(m[1]);
   const part = m[2];
-  if (layer >= dims.layers) {
-    return {
-      shape: [],
-      from: dims.layersKey,
-      unexpected: `layer ${layer} is past ${dims.layersKey} ${dims.layers}`,
-    };
-  }
+  if (layer >= dims.layers) return past("layer", layer, dims.layersKey, dims.layers);
   const { hidden: h, inter: f } = dims;
   if (/^attn\.[qkvo]_proj\.weight$/.test(part)) return exp([h, h], "hidden_size × hidden_size");
   if (/^attn\.[qkvo]_proj\.bias$/.test(part) || /^ln[12]\.(weight|bias)$/.test(part)) {

@@ -312,7 +312,6 @@ export function specFromConfig(
         `${where}: Gemma 4 converts as --text (or --vision for its vision tower), not --${role}: the runtime runs it from the text block only`,
       );
     }
-    if (processor) spec.processor = processor;
     spec.gemma4 = readGemma4(config, processor, where, warnings);
     return spec;
   }

@@ -274,8 +274,6 @@ export interface ModelSpec {
   audio?: AudioDims;
   /** Gemma 4's per-layer structure and vision tower (`gemma4`, `gemma4_text`). */
   gemma4?: Gemma4Dims;
-  /** `processor_config.json`, when the folder has one (Gemma 4 reads its image settings). */
-  processor?: JsonObject;
   /** The raw config.json. */
   config: JsonObject;
   /** Warnings for the report (fallbacks, oddities). */
