@@ -22,7 +22,7 @@ export interface ChunkTask {
 /** A message to a worker: a chunk, or a request to load the HQ kernels now (no answer). */
 export type ChunkMessage = ChunkTask | { loadKernels: true };
 
-/** A worker's answer: the result, or the failure and the raw buffer handed back. */
+/** A worker's answer: the result, or the failure (which ends the conversion). */
 export interface ChunkReply {
   /** Task id. */
   id: number;
@@ -32,8 +32,6 @@ export interface ChunkReply {
   ms?: number;
   /** Failure message. */
   error?: string;
-  /** The job's buffer, on failure. */
-  raw?: ArrayBuffer;
 }
 
 interface Pending {
