@@ -9,6 +9,7 @@
  */
 import { HeliosError } from "../errors.ts";
 import { getKernel } from "../hqs/registry.ts";
+import { startWorkers } from "../workers.ts";
 import { type ChunkJob, type ChunkResult, processChunk } from "./chunk.ts";
 
 /** A message to a worker. */
@@ -150,19 +151,16 @@ export class ChunkPool {
    */
   start(options: { kernels?: boolean } = {}): void {
     if (this.#workers.length > 0 || this.#closed) return;
-    const url = new URL("./chunk_worker.ts", import.meta.url).href;
-    for (let i = 0; i < this.#threads; i++) {
-      const w = new Worker(url, { type: "module" });
-      w.onmessage = (e: MessageEvent<ChunkReply>) => this.#reply(e.data);
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        this.#failAll(
-          new HeliosError("INTERNAL", `Internal error: conversion worker: ${e.message}`),
-        );
-      };
-      if (options.kernels) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
-      this.#workers.push(w);
-      this.#busy.push(0);
+    this.#workers = startWorkers<ChunkReply>(
+      new URL("./chunk_worker.ts", import.meta.url),
+      this.#threads,
+      "conversion worker",
+      (r) => this.#reply(r),
+      (e) => this.#failAll(e),
+    );
+    this.#busy = this.#workers.map(() => 0);
+    if (options.kernels) {
+      for (const w of this.#workers) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
     }
   }
 
