@@ -29,8 +29,6 @@ export interface ChunkReply {
   id: number;
   /** The converted chunk. */
   result?: ChunkResult;
-  /** Milliseconds the worker spent on the chunk. */
-  ms?: number;
   /** Failure message. */
   error?: string;
 }
@@ -64,8 +62,6 @@ export class ChunkPool {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
-  /** Milliseconds the workers spent converting, summed over all chunks. */
-  workerMs = 0;
 
   /**
    * Number of workers.
@@ -165,11 +161,8 @@ export class ChunkPool {
   }
 
   #runHere(job: ChunkJob): Promise<ChunkResult> {
-    const t0 = performance.now();
     try {
-      const r = processChunk(job, getKernel);
-      this.workerMs += performance.now() - t0;
-      return Promise.resolve(r);
+      return Promise.resolve(processChunk(job, getKernel));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       return Promise.reject(new HeliosError("INTERNAL", `Internal error: conversion: ${message}`));
@@ -181,10 +174,8 @@ export class ChunkPool {
     if (!p) return;
     this.#pending.delete(r.id);
     this.#busy[p.worker]--;
-    if (r.result) {
-      this.workerMs += r.ms ?? 0;
-      p.resolve(r.result);
-    } else p.reject(new HeliosError("INTERNAL", `Internal error: conversion worker: ${r.error}`));
+    if (r.result) p.resolve(r.result);
+    else p.reject(new HeliosError("INTERNAL", `Internal error: conversion worker: ${r.error}`));
   }
 
   #failAll(error: Error): void {

@@ -25,11 +25,10 @@ self.onmessage = async (e: MessageEvent<ChunkMessage>) => {
   const { id, job } = e.data;
   try {
     const kernelOf = job.target === "fp16" ? noKernels : await loadKernels();
-    const t0 = performance.now();
     const r = processChunk(job, kernelOf);
     const transfer = [r.raw];
     if (r.out.buffer !== r.raw) transfer.push(r.out.buffer as ArrayBuffer);
-    self.postMessage({ id, result: r, ms: performance.now() - t0 } satisfies ChunkReply, transfer);
+    self.postMessage({ id, result: r } satisfies ChunkReply, transfer);
   } catch (err) {
     // A failed chunk fails the conversion, so its buffer is not needed back.
     const error = err instanceof Error ? err.message : String(err);
