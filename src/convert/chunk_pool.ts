@@ -9,6 +9,7 @@
  */
 import { HeliosError } from "../errors.ts";
 import { getKernel } from "../hqs/registry.ts";
+import { startWorkers } from "../workers.ts";
 import { type ChunkJob, type ChunkResult, processChunk } from "./chunk.ts";
 
 /** A message to a worker. */
@@ -22,18 +23,14 @@ export interface ChunkTask {
 /** A message to a worker: a chunk, or a request to load the HQ kernels now (no answer). */
 export type ChunkMessage = ChunkTask | { loadKernels: true };
 
-/** A worker's answer: the result, or the failure and the raw buffer handed back. */
+/** A worker's answer: the result, or the failure (which ends the conversion). */
 export interface ChunkReply {
   /** Task id. */
   id: number;
   /** The converted chunk. */
   result?: ChunkResult;
-  /** Milliseconds the worker spent on the chunk. */
-  ms?: number;
   /** Failure message. */
   error?: string;
-  /** The job's buffer, on failure. */
-  raw?: ArrayBuffer;
 }
 
 interface Pending {
@@ -65,8 +62,6 @@ export class ChunkPool {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
-  /** Milliseconds the workers spent converting, summed over all chunks. */
-  workerMs = 0;
 
   /**
    * Number of workers.
@@ -152,28 +147,22 @@ export class ChunkPool {
    */
   start(options: { kernels?: boolean } = {}): void {
     if (this.#workers.length > 0 || this.#closed) return;
-    const url = new URL("./chunk_worker.ts", import.meta.url).href;
-    for (let i = 0; i < this.#threads; i++) {
-      const w = new Worker(url, { type: "module" });
-      w.onmessage = (e: MessageEvent<ChunkReply>) => this.#reply(e.data);
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        this.#failAll(
-          new HeliosError("INTERNAL", `Internal error: conversion worker: ${e.message}`),
-        );
-      };
-      if (options.kernels) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
-      this.#workers.push(w);
-      this.#busy.push(0);
+    this.#workers = startWorkers<ChunkReply>(
+      new URL("./chunk_worker.ts", import.meta.url),
+      this.#threads,
+      "conversion worker",
+      (r) => this.#reply(r),
+      (e) => this.#failAll(e),
+    );
+    this.#busy = this.#workers.map(() => 0);
+    if (options.kernels) {
+      for (const w of this.#workers) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
     }
   }
 
   #runHere(job: ChunkJob): Promise<ChunkResult> {
-    const t0 = performance.now();
     try {
-      const r = processChunk(job, getKernel);
-      this.workerMs += performance.now() - t0;
-      return Promise.resolve(r);
+      return Promise.resolve(processChunk(job, getKernel));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       return Promise.reject(new HeliosError("INTERNAL", `Internal error: conversion: ${message}`));
@@ -185,10 +174,8 @@ export class ChunkPool {
     if (!p) return;
     this.#pending.delete(r.id);
     this.#busy[p.worker]--;
-    if (r.result) {
-      this.workerMs += r.ms ?? 0;
-      p.resolve(r.result);
-    } else p.reject(new HeliosError("INTERNAL", `Internal error: conversion worker: ${r.error}`));
+    if (r.result) p.resolve(r.result);
+    else p.reject(new HeliosError("INTERNAL", `Internal error: conversion worker: ${r.error}`));
   }
 
   #failAll(error: Error): void {

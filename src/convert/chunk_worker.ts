@@ -23,18 +23,15 @@ self.onmessage = async (e: MessageEvent<ChunkMessage>) => {
     return;
   }
   const { id, job } = e.data;
-  let reply: ChunkReply;
   try {
     const kernelOf = job.target === "fp16" ? noKernels : await loadKernels();
-    const t0 = performance.now();
     const r = processChunk(job, kernelOf);
-    reply = { id, result: r, ms: performance.now() - t0 };
+    const transfer = [r.raw];
+    if (r.out.buffer !== r.raw) transfer.push(r.out.buffer as ArrayBuffer);
+    self.postMessage({ id, result: r } satisfies ChunkReply, transfer);
   } catch (err) {
-    reply = { id, error: err instanceof Error ? err.message : String(err), raw: job.raw };
+    // A failed chunk fails the conversion, so its buffer is not needed back.
+    const error = err instanceof Error ? err.message : String(err);
+    self.postMessage({ id, error } satisfies ChunkReply);
   }
-  const transfer = [reply.result?.raw ?? reply.raw!];
-  if (reply.result && reply.result.out.buffer !== reply.result.raw) {
-    transfer.push(reply.result.out.buffer as ArrayBuffer);
-  }
-  self.postMessage(reply, transfer);
 };

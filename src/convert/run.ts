@@ -45,7 +45,7 @@ export function checkAbort(signal?: AbortSignal): void {
  * @example
  * ```ts ignore
  * import { writeTensors } from "./run.ts";
- * const reports = await writeTensors(plan, writer, { search: "mse", threads: 2, nonfinite: "error" });
+ * const reports = await writeTensors(plan, writer, { search: "mse", pool, nonfinite: "error" });
  * ```
  */
 export async function writeTensors(

@@ -19,6 +19,7 @@ import {
   type HqsSearch,
 } from "./kernel.ts";
 import { getKernel } from "./registry.ts";
+import { startWorkers } from "../workers.ts";
 
 export { HQS_POOL_SLICE_BLOCKS };
 
@@ -212,16 +213,13 @@ export class HqsPool {
 
   #start(): void {
     if (this.#workers.length > 0) return;
-    const url = new URL("./worker.ts", import.meta.url).href;
-    for (let i = 0; i < this.#threads; i++) {
-      const w = new Worker(url, { type: "module" });
-      w.onmessage = (e: MessageEvent<HqsWorkerReply>) => this.#reply(e.data);
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        this.#failAll(new HeliosError("INTERNAL", `Internal error: HQS worker: ${e.message}`));
-      };
-      this.#workers.push(w);
-    }
+    this.#workers = startWorkers<HqsWorkerReply>(
+      new URL("./worker.ts", import.meta.url),
+      this.#threads,
+      "HQS worker",
+      (r) => this.#reply(r),
+      (e) => this.#failAll(e),
+    );
   }
 
   #reply(r: HqsWorkerReply): void {
