@@ -17,7 +17,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { HeliosError } from "../errors.ts";
-import { fsError } from "../io.ts";
+import { fsError, parseJson } from "../io.ts";
 
 /** The file the conversion needs first; a snapshot without it is not usable. */
 export const CONFIG_FILE = "config.json";
@@ -181,12 +181,8 @@ export async function cachedCommit(store: RepoStore, revision: string): Promise<
  * ```
  */
 export function indexShards(text: string, where: string): string[] {
-  let map: unknown;
-  try {
-    map = (JSON.parse(text) as { weight_map?: unknown }).weight_map;
-  } catch (e) {
-    throw new HeliosError("BAD_INDEX", `${where}: invalid JSON (${(e as Error).message})`);
-  }
+  const map = (parseJson(text, where, "BAD_INDEX") as { weight_map?: unknown } | null)
+    ?.weight_map;
   if (typeof map !== "object" || map === null || Array.isArray(map)) {
     throw new HeliosError("BAD_INDEX", `${where}: 'weight_map' must be an object`);
   }
