@@ -22,6 +22,11 @@ const renameTensor = (from: string, to: string) => (t: ArchTemplate): ArchTempla
   tensors: t.tensors.map((x) => x.name === from ? { ...x, name: to } : x),
 });
 
+const dropTensor = (name: string) => (t: ArchTemplate): ArchTemplate => ({
+  ...t,
+  tensors: t.tensors.filter((x) => x.name !== name),
+});
+
 const reshape = (name: string, shape: number[]) => (t: ArchTemplate): ArchTemplate => ({
   ...t,
   tensors: t.tensors.map((x) => x.name === name ? { ...x, shape } : x),
@@ -76,10 +81,7 @@ Deno.test("a FIFO or a device as config.json or tokenizer.json is refused, not r
 });
 
 Deno.test("a checkpoint without its token embedding is refused naming the tensor", async () => {
-  const { m } = await model((t) => ({
-    ...t,
-    tensors: t.tensors.filter((x) => x.name !== "model.embed_tokens.weight"),
-  }));
+  const { m } = await model(dropTensor("model.embed_tokens.weight"));
   await assertHeliosError(
     planConversion({ models: { text: m } }),
     "BAD_MODEL",
@@ -88,10 +90,7 @@ Deno.test("a checkpoint without its token embedding is refused naming the tensor
 });
 
 Deno.test("a layer missing its attention or MLP is refused", async () => {
-  const { m } = await model((t) => ({
-    ...t,
-    tensors: t.tensors.filter((x) => x.name !== "model.layers.1.mlp.down_proj.weight"),
-  }));
+  const { m } = await model(dropTensor("model.layers.1.mlp.down_proj.weight"));
   await assertHeliosError(
     planConversion({ models: { text: m } }),
     "BAD_MODEL",
