@@ -65,9 +65,22 @@ const ETAG_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  */
 export function hubCacheDir(): string {
   const env = (name: string) => Deno.env.get(name);
-  const home = env("HF_HOME") ??
-    join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
-  return env("HF_HUB_CACHE") ?? env("HUGGINGFACE_HUB_CACHE") ?? join(home, "hub");
+  return env("HF_HUB_CACHE") ?? env("HUGGINGFACE_HUB_CACHE") ?? join(hfHome(), "hub");
+}
+
+/**
+ * The Hugging Face home folder (cache and token): `HF_HOME`, else
+ * `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
+ *
+ * @example
+ * ```ts
+ * import { hfHome } from "./cache.ts";
+ * console.log(hfHome().endsWith("huggingface") || Deno.env.has("HF_HOME"));
+ * ```
+ */
+export function hfHome(): string {
+  const env = (name: string) => Deno.env.get(name);
+  return env("HF_HOME") ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
 }
 
 /** Where one model repository lives in a cache. */

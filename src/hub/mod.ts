@@ -10,6 +10,7 @@ import {
   cachedCommit,
   CONFIG_FILE,
   exists,
+  hfHome,
   hubCacheDir,
   INDEX_FILE,
   indexShards,
@@ -98,10 +99,8 @@ function envTrue(name: string): boolean {
 async function envToken(): Promise<string | undefined> {
   const env = Deno.env.get("HF_TOKEN") ?? Deno.env.get("HUGGING_FACE_HUB_TOKEN");
   if (env) return env.trim();
-  const home = Deno.env.get("HF_HOME") ??
-    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? ""}/.cache`}/huggingface`;
   try {
-    const token = (await Deno.readTextFile(Deno.env.get("HF_TOKEN_PATH") ?? `${home}/token`))
+    const token = (await Deno.readTextFile(Deno.env.get("HF_TOKEN_PATH") ?? `${hfHome()}/token`))
       .trim();
     return token || undefined;
   } catch {
