@@ -155,8 +155,8 @@ async function resolveHubId(id: HubId, options: HubOptions): Promise<string> {
   const store = repoStore(options.cacheDir ?? hubCacheDir(), id.repo);
   const offline = offlineMode(options);
   const cached = await cachedCommit(store, revision);
-  if (cached !== null) {
-    const state = await snapshotState(store, cached);
+  const state = cached === null ? null : await snapshotState(store, cached);
+  if (cached !== null && state !== null) {
     if (state.missing.length === 0 && (offline || state.unknown.length === 0)) {
       return snapshotDir(store, cached);
     }
@@ -184,10 +184,8 @@ async function resolveHubId(id: HubId, options: HubOptions): Promise<string> {
     commit = await resolveCommit(client, id.repo, revision);
   } catch (e) {
     // As huggingface_hub does: without the network, a usable cached snapshot serves.
-    if (cached !== null && (e as HeliosError).code === "DOWNLOAD") {
-      if ((await snapshotState(store, cached)).missing.length === 0) {
-        return snapshotDir(store, cached);
-      }
+    if (cached !== null && state?.missing.length === 0 && (e as HeliosError).code === "DOWNLOAD") {
+      return snapshotDir(store, cached);
     }
     throw e;
   }
