@@ -156,3 +156,31 @@ export const LLAMA31_ROPE = {
     rope_type: "llama3",
   },
 };
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * The CLI as a subprocess run from the repository root, without colours, stdin closed,
+ * stdout and stderr piped; `env` adds to the inherited environment.
+ */
+export function cliCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs {@link cliCommand} to the end: its exit code and decoded output. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await cliCommand(args, env).output();
+  const dec = new TextDecoder();
+  return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
+}

@@ -5,33 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { generateModel, openHnf } from "../mod.ts";
-import { listDir, mediumLlama, withTempDir } from "./_helpers.ts";
+import { cliCommand, listDir, mediumLlama, runCli, withTempDir } from "./_helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function command(args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-async function cli(...args: string[]): Promise<CliResult> {
-  const { code, stdout, stderr } = await command(args).output();
-  const dec = new TextDecoder();
-  return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
-}
+const command = (args: string[]) => cliCommand(args);
+const cli = (...args: string[]) => runCli(args);
 
 /** The non-empty lines of a text. */
 const lines = (s: string) => s.split("\n").filter((l) => l.trim() !== "");

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { convert, type ConvertEvent, parseHubId, resolveModel } from "../mod.ts";
 import { generateModel } from "../src/fixtures/mod.ts";
-import { assertHeliosError, listDir, tempDir } from "./_helpers.ts";
+import { assertHeliosError, listDir, runCli, tempDir } from "./_helpers.ts";
 import { hubEtag, MockHub, repoFromFolder } from "./_hub_server.ts";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -78,20 +78,6 @@ function online(hub: MockHub, cacheDir: string) {
   return { endpoint: hub.url, cacheDir, offline: false, token: "", retryDelayMs: 0 };
 }
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-async function cli(args: string[], env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: { NO_COLOR: "1", ...env },
-    clearEnv: false,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
-
 Deno.test("Hub ids: org/name and org/name@revision parse; paths do not", () => {
   assert.deepEqual(parseHubId("google/gemma-4-E2B-it"), { repo: "google/gemma-4-E2B-it" });
   assert.deepEqual(parseHubId("org/name@v1.0"), { repo: "org/name", revision: "v1.0" });
@@ -121,7 +107,7 @@ Deno.test("converts org/name from a huggingface_hub cache with HF_HUB_OFFLINE=1,
   const root = await tempDir("hub-cache-");
   await buildCache(`${root}/hub`, "org/tiny", dir);
   const env = { HF_HUB_CACHE: `${root}/hub`, HF_HUB_OFFLINE: "1", HF_ENDPOINT: DEAD_ENDPOINT };
-  const r = await cli(
+  const r = await runCli(
     ["org/tiny", "-o", `${root}/a.hnf`, "--quant", "FP16", "--threads", "1"],
     env,
   );
@@ -154,7 +140,7 @@ Deno.test("without the network, a cached snapshot serves even with optional file
 Deno.test("offline, a model missing from the cache is a one-line error (exit 1)", async () => {
   const root = await tempDir("hub-offline-");
   const env = { HF_HOME: `${root}/hf`, HF_HUB_OFFLINE: "1", HF_ENDPOINT: DEAD_ENDPOINT };
-  const r = await cli(["org/absent", "-o", `${root}/a.hnf`], env);
+  const r = await runCli(["org/absent", "-o", `${root}/a.hnf`], env);
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   assert.match(
@@ -269,7 +255,7 @@ Deno.test("a gated repository: 401 → one line saying to accept the licence and
       HF_TOKEN: "",
       HF_HUB_OFFLINE: "",
     };
-    const r = await cli(["org/gated", "-o", `${root}/a.hnf`], env);
+    const r = await runCli(["org/gated", "-o", `${root}/a.hnf`], env);
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(
@@ -279,12 +265,12 @@ Deno.test("a gated repository: 401 → one line saying to accept the licence and
     const store = `${root}/hub/models--org--gated`;
     assert.deepEqual(await listDir(`${store}/blobs`), [], "nothing kept from a refused download");
     assert.ok(!(await listDir(store)).includes("refs"));
-    const wrong = await cli(["org/gated", "-o", `${root}/a.hnf`, "--token", "hf_other"], env);
+    const wrong = await runCli(["org/gated", "-o", `${root}/a.hnf`, "--token", "hf_other"], env);
     assert.match(wrong.stderr, /HTTP 403.*with the account of the token in use/);
     // LFS files redirect to another origin (as the Hub's storage host): no token goes there.
     hub.lfsBase = storage.url;
     hub.requests.length = 0;
-    const ok = await cli(
+    const ok = await runCli(
       ["org/gated", "-o", `${root}/a.hnf`, "--quant", "FP16", "--threads", "1"],
       { ...env, HF_TOKEN: "hf_granted" },
     );

@@ -9,7 +9,7 @@ import { buildHintsBinary } from "../src/hints/mod.ts";
 import { readTextDims, specFromConfig } from "../src/model/mod.ts";
 import { openSafetensorsFolder } from "../src/safetensors/mod.ts";
 import type { ArchTemplate } from "../src/fixtures/archs.ts";
-import { assertHeliosError, listDir, tempDir, writeRawSafetensors } from "./_helpers.ts";
+import { assertHeliosError, listDir, runCli, tempDir, writeRawSafetensors } from "./_helpers.ts";
 
 async function model(edit?: (t: ArchTemplate) => ArchTemplate, tokenizer = false) {
   const dir = await tempDir();
@@ -20,6 +20,11 @@ async function model(edit?: (t: ArchTemplate) => ArchTemplate, tokenizer = false
 const renameTensor = (from: string, to: string) => (t: ArchTemplate): ArchTemplate => ({
   ...t,
   tensors: t.tensors.map((x) => x.name === from ? { ...x, name: to } : x),
+});
+
+const dropTensor = (name: string) => (t: ArchTemplate): ArchTemplate => ({
+  ...t,
+  tensors: t.tensors.filter((x) => x.name !== name),
 });
 
 const reshape = (name: string, shape: number[]) => (t: ArchTemplate): ArchTemplate => ({
@@ -76,10 +81,7 @@ Deno.test("a FIFO or a device as config.json or tokenizer.json is refused, not r
 });
 
 Deno.test("a checkpoint without its token embedding is refused naming the tensor", async () => {
-  const { m } = await model((t) => ({
-    ...t,
-    tensors: t.tensors.filter((x) => x.name !== "model.embed_tokens.weight"),
-  }));
+  const { m } = await model(dropTensor("model.embed_tokens.weight"));
   await assertHeliosError(
     planConversion({ models: { text: m } }),
     "BAD_MODEL",
@@ -88,10 +90,7 @@ Deno.test("a checkpoint without its token embedding is refused naming the tensor
 });
 
 Deno.test("a layer missing its attention or MLP is refused", async () => {
-  const { m } = await model((t) => ({
-    ...t,
-    tensors: t.tensors.filter((x) => x.name !== "model.layers.1.mlp.down_proj.weight"),
-  }));
+  const { m } = await model(dropTensor("model.layers.1.mlp.down_proj.weight"));
   await assertHeliosError(
     planConversion({ models: { text: m } }),
     "BAD_MODEL",
@@ -251,20 +250,10 @@ Deno.test("inspect prints the report, then exits 1, when the tokenizer block doe
   await w.endTensor();
   await w.writeBlock(0x9, new TextEncoder().encode("not an HTF blob"));
   await w.finish({ flags: 0x100, manifest: {} });
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../cli.ts", import.meta.url).pathname,
-      "inspect",
-      `${dir}/bad-tok.hnf`,
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const err = new TextDecoder().decode(stderr).trim();
+  const { code, stdout, stderr } = await runCli(["inspect", `${dir}/bad-tok.hnf`]);
+  const err = stderr.trim();
   assert.equal(code, 1, err);
-  assert.match(new TextDecoder().decode(stdout), /text\.a/);
+  assert.match(stdout, /text\.a/);
   assert.match(err, /^error: .*bad-tok\.hnf: tokenizer block 0x9 does not decode/);
   assert.equal(err.split("\n").length, 1);
 });

@@ -20,7 +20,7 @@ import { openHnf } from "../hnf/reader.ts";
 import type { TowerRole } from "../model/types.ts";
 import { formatBytes, formatSeconds } from "./format.ts";
 import { inspectReport, renderInspect } from "./inspect.ts";
-import { inspectSections, runtimeOfFile } from "./sections.ts";
+import { inspectSections } from "./sections.ts";
 
 /** Options the convert command receives from the parser. */
 export interface ConvertCliOptions {
@@ -213,11 +213,8 @@ export async function runInspect(
   const hnf = await openHnf(file, { verifyChecksums: opts.verify });
   try {
     const errors: string[] = [];
-    const report = inspectReport(
-      hnf,
-      await inspectSections(hnf, errors),
-      await runtimeOfFile(hnf),
-    );
+    const { sections, runtime } = await inspectSections(hnf, errors);
+    const report = inspectReport(hnf, sections, runtime);
     console.log(opts.json ? JSON.stringify(report, null, 2) : renderInspect(report));
     if (errors.length > 0) throw new HeliosError("BAD_HNF", `${file}: ${errors[0]}`);
   } finally {

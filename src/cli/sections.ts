@@ -8,26 +8,40 @@ import { decodeHintsBinary } from "../hints/mod.ts";
 import { describeHtf, readHtf } from "../htf/mod.ts";
 import { assessRuntime, type RuntimeReport } from "../runtime/report.ts";
 
+/** What {@link inspectSections} finds in a file's non-tensor blocks. */
+export interface InspectSections {
+  /** Printable tokenizer and hints sections, each block that does not decode marked so. */
+  sections: Record<string, unknown>;
+  /**
+   * The "runs in" report, from the tensors, JSON hints and tokenizer (blocks that do not decode
+   * count as absent, as the runtime treats them).
+   */
+  runtime: RuntimeReport;
+}
+
 /**
- * Returns printable sections for the tokenizer and execution-hint blocks of a file. A block
- * that does not decode is reported as such in its section and its problem added to `errors`
- * (the caller decides: `inspect` prints the report, then fails).
+ * Decodes the tokenizer and execution-hint blocks of a file once, for its printable sections
+ * and its "runs in" report. A block that does not decode is reported as such in its section and
+ * its problem added to `errors` (the caller decides: `inspect` prints the report, then fails).
  *
  * @example
  * ```ts ignore
  * import { inspectSections } from "./sections.ts";
- * const sections = await inspectSections(hnf);
+ * const { sections, runtime } = await inspectSections(hnf);
  * ```
  */
 export async function inspectSections(
   hnf: HnfFile,
   errors: string[] = [],
-): Promise<Record<string, unknown>> {
+): Promise<InspectSections> {
   const out: Record<string, unknown> = {};
+  let tokenizer = null;
+  let hintsJson: Record<string, unknown> | null = null;
   const tok = await hnf.readBlock(0x9);
   if (tok.length) {
     try {
-      const s = describeHtf(readHtf(tok));
+      tokenizer = readHtf(tok);
+      const s = describeHtf(tokenizer);
       out.tokenizer = {
         type: s.type,
         vocab_size: s.vocabSize,
@@ -44,7 +58,8 @@ export async function inspectSections(
   const hints = await hnf.readBlock(0xa);
   if (hints.length) {
     try {
-      out.hints = JSON.parse(new TextDecoder().decode(hints));
+      hintsJson = JSON.parse(new TextDecoder().decode(hints));
+      out.hints = hintsJson;
     } catch (e) {
       out.hints = "(not valid JSON)";
       errors.push(`execution hints block 0xA is not valid JSON: ${(e as Error).message}`);
@@ -59,29 +74,6 @@ export async function inspectSections(
       errors.push(`binary hints block 0xB does not decode: ${(e as Error).message}`);
     }
   }
-  return out;
-}
-
-/**
- * The "runs in" report of a file, from its tensors, JSON hints and tokenizer (blocks that do
- * not decode count as absent, as the runtime treats them).
- *
- * @example
- * ```ts ignore
- * import { runtimeOfFile } from "./sections.ts";
- * console.log((await runtimeOfFile(hnf)).text?.runs);
- * ```
- */
-export async function runtimeOfFile(hnf: HnfFile): Promise<RuntimeReport> {
-  let hints: Record<string, unknown> | null = null;
-  let tokenizer = null;
-  try {
-    const json = await hnf.readBlock(0xa);
-    if (json.length) hints = JSON.parse(new TextDecoder().decode(json));
-  } catch { /* absent for the runtime too */ }
-  try {
-    const tok = await hnf.readBlock(0x9);
-    if (tok.length) tokenizer = readHtf(tok);
-  } catch { /* idem */ }
-  return assessRuntime({ tensors: hnf.tensors, hints, tokenizer });
+  const runtime = assessRuntime({ tensors: hnf.tensors, hints: hintsJson, tokenizer });
+  return { sections: out, runtime };
 }

@@ -41,15 +41,8 @@ const EXPERT_TENSOR = /(^|\.)layer\d+\.moe\.experts\./;
 /**
  * The header flags a file's blocks and tensors imply, as this package writes them (truthfully,
  * docs/HNFv9.md deviation 4).
- *
- * @example
- * ```ts
- * import { impliedFlags } from "./verify.ts";
- * const blocks = Array.from({ length: 16 }, (_, i) => ({ size: i === 9 ? 10 : 0 }));
- * console.log(impliedFlags(blocks, []).toString(16)); // "100"
- * ```
  */
-export function impliedFlags(
+function impliedFlags(
   blocks: readonly Pick<HnfBlockEntry, "size">[],
   tensors: readonly Pick<ManifestTensor, "name">[],
 ): number {

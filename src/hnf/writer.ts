@@ -297,19 +297,16 @@ export class HnfWriter {
       { flags: 0, manifestOffset: 0, manifestSize: 0, fileSize: 0, checksum: 0 },
       blocks,
     );
-    const checksum = await headerCrc(pre);
-    const unchecked = encodeHeaderAndTable(
-      { flags: opts.flags, manifestOffset, manifestSize: bytes.length, fileSize, checksum },
-      blocks,
-    );
-    const final = encodeHeaderAndTable({
+    const header = {
       flags: opts.flags,
       manifestOffset,
       manifestSize: bytes.length,
       fileSize,
-      checksum,
-      manifestCheck: manifestCheck(unchecked, bytes),
-    }, blocks);
+      checksum: await headerCrc(pre),
+    };
+    // The manifest checksum covers the header up to the CRC, so it is computed from that.
+    const check = manifestCheck(encodeHeaderAndTable(header, blocks), bytes);
+    const final = encodeHeaderAndTable({ ...header, manifestCheck: check }, blocks);
     try {
       await this.#file.seek(0, Deno.SeekMode.Start);
       await this.#writeRaw(final);

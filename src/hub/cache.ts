@@ -17,7 +17,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { HeliosError } from "../errors.ts";
-import { fsError } from "../io.ts";
+import { fsError, parseJson } from "../io.ts";
 
 /** The file the conversion needs first; a snapshot without it is not usable. */
 export const CONFIG_FILE = "config.json";
@@ -65,9 +65,22 @@ const ETAG_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  */
 export function hubCacheDir(): string {
   const env = (name: string) => Deno.env.get(name);
-  const home = env("HF_HOME") ??
-    join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
-  return env("HF_HUB_CACHE") ?? env("HUGGINGFACE_HUB_CACHE") ?? join(home, "hub");
+  return env("HF_HUB_CACHE") ?? env("HUGGINGFACE_HUB_CACHE") ?? join(hfHome(), "hub");
+}
+
+/**
+ * The Hugging Face home folder (cache and token): `HF_HOME`, else
+ * `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
+ *
+ * @example
+ * ```ts
+ * import { hfHome } from "./cache.ts";
+ * console.log(hfHome().endsWith("huggingface") || Deno.env.has("HF_HOME"));
+ * ```
+ */
+export function hfHome(): string {
+  const env = (name: string) => Deno.env.get(name);
+  return env("HF_HOME") ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
 }
 
 /** Where one model repository lives in a cache. */
@@ -181,12 +194,8 @@ export async function cachedCommit(store: RepoStore, revision: string): Promise<
  * ```
  */
 export function indexShards(text: string, where: string): string[] {
-  let map: unknown;
-  try {
-    map = (JSON.parse(text) as { weight_map?: unknown }).weight_map;
-  } catch (e) {
-    throw new HeliosError("BAD_INDEX", `${where}: invalid JSON (${(e as Error).message})`);
-  }
+  const map = (parseJson(text, where, "BAD_INDEX") as { weight_map?: unknown } | null)
+    ?.weight_map;
   if (typeof map !== "object" || map === null || Array.isArray(map)) {
     throw new HeliosError("BAD_INDEX", `${where}: 'weight_map' must be an object`);
   }

@@ -10,6 +10,7 @@ import {
   cachedCommit,
   CONFIG_FILE,
   exists,
+  hfHome,
   hubCacheDir,
   INDEX_FILE,
   indexShards,
@@ -98,10 +99,8 @@ function envTrue(name: string): boolean {
 async function envToken(): Promise<string | undefined> {
   const env = Deno.env.get("HF_TOKEN") ?? Deno.env.get("HUGGING_FACE_HUB_TOKEN");
   if (env) return env.trim();
-  const home = Deno.env.get("HF_HOME") ??
-    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? ""}/.cache`}/huggingface`;
   try {
-    const token = (await Deno.readTextFile(Deno.env.get("HF_TOKEN_PATH") ?? `${home}/token`))
+    const token = (await Deno.readTextFile(Deno.env.get("HF_TOKEN_PATH") ?? `${hfHome()}/token`))
       .trim();
     return token || undefined;
   } catch {
@@ -156,8 +155,8 @@ async function resolveHubId(id: HubId, options: HubOptions): Promise<string> {
   const store = repoStore(options.cacheDir ?? hubCacheDir(), id.repo);
   const offline = offlineMode(options);
   const cached = await cachedCommit(store, revision);
-  if (cached !== null) {
-    const state = await snapshotState(store, cached);
+  const state = cached === null ? null : await snapshotState(store, cached);
+  if (cached !== null && state !== null) {
     if (state.missing.length === 0 && (offline || state.unknown.length === 0)) {
       return snapshotDir(store, cached);
     }
@@ -185,10 +184,8 @@ async function resolveHubId(id: HubId, options: HubOptions): Promise<string> {
     commit = await resolveCommit(client, id.repo, revision);
   } catch (e) {
     // As huggingface_hub does: without the network, a usable cached snapshot serves.
-    if (cached !== null && (e as HeliosError).code === "DOWNLOAD") {
-      if ((await snapshotState(store, cached)).missing.length === 0) {
-        return snapshotDir(store, cached);
-      }
+    if (cached !== null && state?.missing.length === 0 && (e as HeliosError).code === "DOWNLOAD") {
+      return snapshotDir(store, cached);
     }
     throw e;
   }
