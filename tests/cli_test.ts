@@ -210,6 +210,19 @@ Deno.test("--json prints a parseable report on stdout; --no-tokenizer leaves blo
   });
 });
 
+Deno.test("--fsync and --force write the same bytes as a plain conversion", async () => {
+  await withTempDir(async (dir) => {
+    await generateModel(`${dir}/m`, { arch: "llama" });
+    const plain = await cli(`${dir}/m`, "-o", `${dir}/a.hnf`, "--quant", "FP16");
+    assert.equal(plain.code, 0, plain.stderr);
+    await Deno.writeTextFile(`${dir}/b.hnf`, "old");
+    const synced = await cli(`${dir}/m`, "-o", `${dir}/b.hnf`, "--quant", "FP16", "--fsync", "-f");
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.deepEqual(await Deno.readFile(`${dir}/b.hnf`), await Deno.readFile(`${dir}/a.hnf`));
+    assert.deepEqual(await listDir(dir), ["a.hnf", "b.hnf", "m"]);
+  });
+});
+
 Deno.test("an existing output without --force exits 1 and is left untouched", async () => {
   await withTempDir(async (dir) => {
     await generateModel(`${dir}/m`, { arch: "llama" });

@@ -5,8 +5,8 @@ import { openHnf } from "../src/hnf/reader.ts";
 import { encodeManifest } from "../src/hnf/manifest.ts";
 import { assertHeliosError, listDir, tempDir } from "./_helpers.ts";
 
-async function writeSmall(path: string) {
-  const w = await HnfWriter.create(path);
+async function writeSmall(path: string, options: { sync?: boolean; bufferBytes?: number } = {}) {
+  const w = await HnfWriter.create(path, options);
   await w.beginBlock(0);
   await w.beginTensor({ name: "text.a", dtype: "fp16", shape: [3] });
   await w.write(new Uint8Array([0, 0x3c, 0, 0x40, 0, 0x42])); // 1, 2, 3
@@ -91,6 +91,17 @@ Deno.test("writes the header, table and layout byte for byte as the reference de
   });
   assert.equal(m.version, "9.1");
   assert.equal(m.format, "HNFv9");
+});
+
+Deno.test("sync and the buffer size change no byte (large pieces are written directly)", async () => {
+  const dir = await tempDir();
+  await writeSmall(`${dir}/a.hnf`);
+  await writeSmall(`${dir}/b.hnf`, { sync: true });
+  await writeSmall(`${dir}/c.hnf`, { bufferBytes: 4 }); // every piece of 4+ bytes goes direct
+  const a = await Deno.readFile(`${dir}/a.hnf`);
+  assert.deepEqual(await Deno.readFile(`${dir}/b.hnf`), a);
+  assert.deepEqual(await Deno.readFile(`${dir}/c.hnf`), a);
+  assert.deepEqual(await listDir(dir), ["a.hnf", "b.hnf", "c.hnf"]);
 });
 
 Deno.test("reads back what it wrote and verifies every checksum", async () => {

@@ -46,6 +46,7 @@ export interface ConvertCliOptions {
   allowUnmapped?: boolean;
   json?: boolean;
   force?: boolean;
+  fsync?: boolean;
   verbose?: boolean;
 }
 
@@ -168,6 +169,7 @@ export async function runConvert(
       search: opts.fast || opts.mse === false ? "fast" : "mse",
       threads: opts.threads,
       force: opts.force,
+      sync: opts.fsync,
       nonfinite: opts.nonfinite,
       tokenizer: opts.tokenizer,
       dryRun: opts.dryRun,

@@ -70,6 +70,10 @@ function buildProgram() {
     )
     .option("--json", "print the report as JSON on stdout")
     .option("-f, --force", "replace an existing output file")
+    .option(
+      "--fsync",
+      "flush the file to disk before renaming it into place (survives a power loss)",
+    )
     .option("-v, --verbose", "per-tensor lines, stack traces on error")
     .action(async (model, opts) => {
       const verbose = !!opts.verbose;

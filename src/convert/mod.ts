@@ -79,6 +79,11 @@ export interface ConvertOptions {
   threads?: number;
   /** Replace an existing output. */
   force?: boolean;
+  /**
+   * `fdatasync` the file before renaming it into place, so that it survives a power loss or an
+   * OS crash right after the conversion (default false, as `cp`; slower: the disk's write speed).
+   */
+  sync?: boolean;
   /** NaN/Inf in weights: "error" (default) or "zero". */
   nonfinite?: NonfinitePolicy;
   /** Write the tokenizer block (default true). */
@@ -262,7 +267,10 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     }
     checkAbort(options.signal);
     await checkOutputPath(options.output, plan.towers.map((t) => t.spec.dir));
-    const writer = await HnfWriter.create(options.output, { force: options.force });
+    const writer = await HnfWriter.create(options.output, {
+      force: options.force,
+      sync: options.sync,
+    });
     try {
       const reports = await writeTensors(plan, writer, {
         search,

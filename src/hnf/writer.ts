@@ -19,12 +19,22 @@ import {
 import { encodeHeaderAndTable, type HnfBlockEntry } from "./header.ts";
 import { encodeManifest, type ManifestTensor } from "./manifest.ts";
 
+/** Pieces of at least this many bytes are written directly instead of through the buffer. */
+const DIRECT_BYTES = 1 << 20;
+
 /** Options of {@link HnfWriter.create}. */
 export interface HnfWriterOptions {
   /** Replace an existing output file. */
   force?: boolean;
   /** Size of the write buffer in bytes (default 8 MiB). */
   bufferBytes?: number;
+  /**
+   * Flush the file to the disk (`fdatasync`) before renaming it into place, so that a power
+   * loss or an OS crash right after the conversion cannot leave a renamed but incomplete file
+   * (default false: like `cp` and other converters, the page cache writes it back; a signal, a
+   * full disk or any error still leaves nothing behind, and `inspect` detects a torn file).
+   */
+  sync?: boolean;
 }
 
 /** A tensor about to be written. */
@@ -79,11 +89,19 @@ export class HnfWriter {
   #tensor: (TensorHeader & { offset: number; size: number; written: number }) | null = null;
   #done = false;
   #hashMs = 0;
+  #sync: boolean;
 
-  private constructor(path: string, tempPath: string, file: Deno.FsFile, bufferBytes: number) {
+  private constructor(
+    path: string,
+    tempPath: string,
+    file: Deno.FsFile,
+    bufferBytes: number,
+    sync: boolean,
+  ) {
     this.path = path;
     this.tempPath = tempPath;
     this.#file = file;
+    this.#sync = sync;
     this.#buf = new Uint8Array(bufferBytes);
     this.#spare = new Uint8Array(bufferBytes);
   }
@@ -114,7 +132,13 @@ export class HnfWriter {
     } catch (e) {
       throw new HeliosError("IO", `Cannot create ${tempPath}: ${(e as Error).message}`);
     }
-    const w = new HnfWriter(path, tempPath, file, options.bufferBytes ?? 8 << 20);
+    const w = new HnfWriter(
+      path,
+      tempPath,
+      file,
+      options.bufferBytes ?? 8 << 20,
+      options.sync ?? false,
+    );
     // Placeholder header and table, rewritten by finish().
     await w.#writeRaw(new Uint8Array(HNF_DATA_START));
     w.#pos = HNF_DATA_START;
@@ -162,7 +186,9 @@ export class HnfWriter {
     this.#hash?.update(bytes);
     this.#hashMs += performance.now() - t0;
     this.#pos += bytes.length;
-    if (bytes.length >= this.#buf.length) {
+    // Large pieces (a converted chunk) go to the file as they are: copying them into the
+    // buffer first cost a memcpy of the whole model.
+    if (bytes.length >= Math.min(DIRECT_BYTES, this.#buf.length)) {
       await this.#flush();
       await this.#drain();
       await this.#writeRaw(bytes);
@@ -231,7 +257,10 @@ export class HnfWriter {
     this.#tensor = { ...t, offset: this.#pos, size, written: 0 };
   }
 
-  /** Appends payload bytes to the open tensor. */
+  /**
+   * Appends payload bytes to the open tensor. `bytes` must not change until the returned
+   * promise settles (large pieces are written from it directly).
+   */
   async write(bytes: Uint8Array): Promise<void> {
     const t = this.#tensor;
     assertInternal(t, "no tensor open");
@@ -310,7 +339,7 @@ export class HnfWriter {
     try {
       await this.#file.seek(0, Deno.SeekMode.Start);
       await this.#writeRaw(final);
-      await this.#file.syncData();
+      if (this.#sync) await this.#file.syncData();
       this.#file.close();
       this.#done = true;
       await Deno.rename(this.tempPath, this.path);
