@@ -29,3 +29,20 @@ for (const dtype of ["BF16", "F16"] as const) {
     if (dtype === "BF16") assert.ok(clamped > 0);
   });
 }
+
+Deno.test("BF16 → FP16 gives the same values and counts at any alignment and length", () => {
+  const all = new Uint16Array(65536).map((_, i) => i);
+  const ref = new Uint16Array(65536);
+  convertToF16("BF16", all, ref);
+  const buf = new Uint16Array(65536 + 3);
+  buf.set(all, 1); // odd element offset: 2-byte aligned only
+  for (const [off, n] of [[0, 65536], [1, 65535], [1, 65536], [0, 7], [2, 1], [3, 0]]) {
+    const src = off === 0 ? all.subarray(0, n) : buf.subarray(off, off + n);
+    const out = new Uint16Array(n + 1).subarray(off % 2, off % 2 + n);
+    const counts = convertToF16("BF16", src, out);
+    const first = off === 0 ? 0 : off - 1;
+    assert.deepEqual(out, ref.subarray(first, first + n), `offset ${off}, length ${n}`);
+    const whole = convertToF16("BF16", all.slice(first, first + n), new Uint16Array(n));
+    assert.deepEqual(counts, whole);
+  }
+});
