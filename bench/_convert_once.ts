@@ -7,7 +7,6 @@
  *
  * @module
  */
-import process from "node:process";
 import { convert, type ConvertTimings, type QuantChoice } from "../mod.ts";
 
 const [model, out, quant, search, threads] = Deno.args;
@@ -30,7 +29,11 @@ const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
 const q = report.tensors.filter((t) => t.relRmse !== undefined);
 const numel = (t: { shape: number[] }) => t.shape.reduce((a, b) => a * b, 1);
 const qElems = q.reduce((s, t) => s + numel(t), 0);
-const cpu = process.cpuUsage();
+// utime and stime of every thread, in clock ticks (100 per second on Linux), from /proc rather
+// than node:process, whose import (Node's compatibility layer) would add to the start-up measured.
+const stat = await Deno.readTextFile("/proc/self/stat").catch(() => "");
+const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+const cpu = { user: Number(fields[11]) * 1e4, system: Number(fields[12]) * 1e4 };
 console.log(JSON.stringify({
   seconds,
   cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -14,8 +14,6 @@
  *
  * @module
  */
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { HeliosError } from "../errors.ts";
 import { fsError, parseJson } from "../io.ts";
 
@@ -80,7 +78,20 @@ export function hubCacheDir(): string {
  */
 export function hfHome(): string {
   const env = (name: string) => Deno.env.get(name);
-  return env("HF_HOME") ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
+  return env("HF_HOME") ?? join(env("XDG_CACHE_HOME") ?? join(homeDir(), ".cache"), "huggingface");
+}
+
+// node:os and node:path would do, but loading Node's compatibility layer costs ≈ 15 ms of every
+// start, and these two need only the environment and one separator.
+function homeDir(): string {
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+  if (home) return home;
+  throw new HeliosError("BAD_OPTION", "Cannot find the home folder: set HOME or HF_HOME");
+}
+
+function join(...parts: string[]): string {
+  const sep = Deno.build.os === "windows" ? "\\" : "/";
+  return parts.map((p, i) => i === 0 ? p.replace(/[\\/]+$/, "") : p).join(sep);
 }
 
 /** Where one model repository lives in a cache. */
