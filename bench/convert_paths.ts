@@ -13,8 +13,12 @@
  * ```sh
  * deno run -A bench/convert_paths.ts [--dir /tmp/helios-bench] [--paths fp16,hq5k:fast,hq5k:mse,hq51k:mse]
  *     [--threads 2] [--repeat 3] [--original /path/to/helios-convert] [--kernel-elements 8388608]
- *     [--before /path/to/earlier/checkout]
+ *     [--before /path/to/earlier/checkout] [--cli]
  * ```
+ *
+ * `--cli` also times the `helios-convert` command itself (`deno run -A cli.ts …`, argument
+ * parsing and the summary included) in the same rounds: the like-for-like figure next to the
+ * original's command.
  *
  * Scaling (a many-core machine): `--threads 1,2,4,8,16`; the original then runs with
  * `RAYON_NUM_THREADS` set to the same counts.
@@ -34,6 +38,7 @@ const threadList = arg("threads", String(navigator.hardwareConcurrency)).split("
 const repeat = Number(arg("repeat", "1"));
 const original = arg("original", "");
 const before = arg("before", "");
+const withCli = Deno.args.includes("--cli");
 const kernelElements = Number(arg("kernel-elements", String(8 << 20)));
 const model = `${dir}/model-105m`;
 
@@ -98,6 +103,23 @@ async function theirs(quant: string, search: string, threads: number): Promise<T
   return { processSeconds: e, cpuSeconds: u + s, peakRssBytes: m * 1024 };
 }
 
+/** Wall seconds of our CLI converting the same path (a child process, as the original). */
+async function cliOnce(quant: string, search: string, threads: number): Promise<number> {
+  const q = { fp16: "FP16", hq5k: "HQ5K", hq4k: "HQ4K", hq51k: "HQ5.1K", hq41k: "HQ4.1K" }[quant];
+  if (!q) throw new Error(`--cli: no CLI name for ${quant}`);
+  const out = `${dir}/cli.hnf`;
+  const args = ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, model, "-o", out];
+  args.push("-q", q, "--threads", String(threads), "-f");
+  if (search === "fast" && quant !== "fp16") args.push("--fast");
+  const t0 = performance.now();
+  const r = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
+    .output();
+  const s = (performance.now() - t0) / 1000;
+  await Deno.remove(out).catch(() => {});
+  if (!r.success) throw new Error(`CLI ${q} failed: ${new TextDecoder().decode(r.stderr)}`);
+  return s;
+}
+
 /** Single-thread elements/s of the kernel alone, on decoded tensors of the same model. */
 async function kernelRate(quant: string, search: HqsSearch): Promise<number> {
   if (quant === "fp16") return NaN;
@@ -144,8 +166,10 @@ for (const path of paths) {
     const orig: Timed[] = [];
     const copies: number[] = [];
     const befores: ConvertRun[] = [];
+    const clis: number[] = [];
     for (let i = 0; i < repeat; i++) {
       runs.push(await convertOnce(model, `${dir}/ours.hnf`, { quant, search, threads }));
+      if (withCli) clis.push(await cliOnce(quant, search, threads));
       if (before) {
         befores.push(
           await convertOnce(model, `${dir}/before.hnf`, { quant, search, threads, tree: before }),
@@ -173,6 +197,7 @@ for (const path of paths) {
       orig.length ? orig.map((r) => fmt(r.processSeconds)).join(" / ") : "–",
       orig.length ? fmt(med(orig.map((r) => r.cpuSeconds))) : "–",
       fmt(s / os),
+      ...(withCli ? [clis.map((c) => fmt(c)).join(" / "), fmt(med(clis) / os)] : []),
     ]);
     console.error(`done: ${rows[rows.length - 1].join(" | ")}`);
     const t = runs[runs.length - 1].timings;
@@ -206,6 +231,7 @@ table([
   "original s",
   "original CPU s",
   "ours / original",
+  ...(withCli ? ["CLI s", "CLI / original"] : []),
 ], rows);
 console.log("\nWhere the time went (last run; seconds; worker columns summed over workers):");
 table([
