@@ -59,7 +59,9 @@ export async function writeTensors(
   const reports: TensorReport[] = [];
   // A second chunk queued per worker (up to 4 in all) keeps every worker busy while the main
   // thread reads and writes; the raw buffers cycle main → worker → main, so their number bounds
-  // the memory in flight (peak RSS) whatever the model size.
+  // the memory in flight (peak RSS) whatever the model size. The queue runs across tensor
+  // boundaries: the next tensor's first chunks convert while the last ones of this tensor
+  // finish, so no worker waits at the end of each tensor.
   // With no workers (FP16 from BF16/F16, converted here) one chunk: its read ahead and its write
   // still overlap the conversion.
   const maxInflight = Math.max(1, pool.threads + Math.min(pool.threads, 4));
@@ -92,87 +94,41 @@ export async function writeTensors(
       bytesTotal: plan.sourceBytes,
       elapsedMs: performance.now() - start,
     });
-  for (const [i, t] of plan.tensors.entries()) {
-    checkAbort(options.signal);
+
+  /** One chunk on its way to the file, in file order; `first`/`last` open and close its tensor. */
+  interface Item {
+    index: number;
+    result: Promise<ChunkResult>;
+    first: boolean;
+    last: boolean;
+  }
+  const inflight: Item[] = [];
+  // Per tensor, summed over its chunks in file order (the same additions whatever the threads).
+  let stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+  let sqErr = 0;
+  // One write in flight, so the next read and conversion overlap it; awaited before the writer
+  // is called again, since its calls must not interleave.
+  let writing = Promise.resolve();
+  const settleWrite = async () => {
+    const t0 = performance.now();
+    await writing;
+    times.writeMs += performance.now() - t0;
+  };
+
+  const openTensor = async (t: PlannedTensor) => {
+    await settleWrite();
     if (t.block !== block) {
       await writer.beginBlock(t.block, { dense: plan.denseBlocks.includes(t.block) });
       block = t.block;
     }
-    await writer.beginTensor({
-      name: t.name,
-      dtype: t.dtype,
-      shape: t.shape,
-    });
-    const folder = plan.towers[t.tower].folder;
-    const bytesPerElem = t.source.byteLength / t.numel;
-    const stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
-    let sqErr = 0;
-    // HQ: the tensor is [N, K] with K % 256 == 0, so the flat and per-row layouts agree and
-    // any chunk of whole super-blocks is independent.
-    const inflight: Promise<ChunkResult>[] = [];
-    let writing = Promise.resolve();
-    const drainOne = async () => {
-      let t0 = performance.now();
-      const r = await inflight.shift()!;
-      times.waitMs += performance.now() - t0;
-      times.decodeMs += r.decodeMs;
-      times.scanMs += r.scanMs;
-      times.quantizeMs += r.quantizeMs;
-      stats.nonfinite += r.nonfinite;
-      stats.clamped += r.clamped;
-      stats.sum += r.sum;
-      stats.sumSq += r.sumSq;
-      sqErr += r.sqErr;
-      if (stats.nonfinite === 0 || options.nonfinite === "zero") {
-        // One write in flight, so the next read overlaps it; its buffer is free once written.
-        t0 = performance.now();
-        await writing;
-        times.writeMs += performance.now() - t0;
-        writing = writer.write(r.out).then(() => void free.push(r.raw));
-        writing.catch(() => {}); // awaited before the next write and at the tensor's end
-      } else free.push(r.raw);
-      emit(t, i);
-    };
-    if (t.fill !== undefined) {
-      // A synthesized constant (a missing or infinite clamp bound): nothing to read.
-      assertInternal(t.dtype === "fp16", `constant '${t.name}' must be fp16`);
-      await writer.write(new Uint8Array(new Float16Array(t.numel).fill(t.fill).buffer));
-    } else {
-      assertDecodable(t.source);
-      // The next chunk is read while this one converts (one read in flight, in file order).
-      const read = (s: number) => {
-        const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
-        const n = Math.min(chunk, t.numel - s);
-        const done = folder.readRaw(t.source, s, n, new Uint8Array(raw)).then(() => raw);
-        done.catch(() => {}); // awaited below, unless an earlier failure ends the run first
-        return done;
-      };
-      let next = read(0);
-      for (let s = 0; s < t.numel; s += chunk) {
-        checkAbort(options.signal);
-        const n = Math.min(chunk, t.numel - s);
-        const t0 = performance.now();
-        const raw = await next;
-        times.readMs += performance.now() - t0;
-        if (s + chunk < t.numel) next = read(s + chunk);
-        const job = pool.run({
-          raw,
-          dtype: t.source.dtype,
-          count: n,
-          target: t.dtype as "fp16" | HqsFormat,
-          search: options.search,
-          nonfinite: options.nonfinite,
-        });
-        job.catch(() => {}); // awaited in order below; a failure must not go unhandled first
-        inflight.push(job);
-        bytesDone += n * bytesPerElem;
-        if (inflight.length >= maxInflight) await drainOne();
-      }
-      while (inflight.length) await drainOne();
-      const tw = performance.now();
-      await writing;
-      times.writeMs += performance.now() - tw;
-    }
+    await writer.beginTensor({ name: t.name, dtype: t.dtype, shape: t.shape });
+    stats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+    sqErr = 0;
+  };
+
+  const closeTensor = async (i: number) => {
+    const t = plan.tensors[i];
+    await settleWrite();
     times.elements += t.numel;
     if (stats.nonfinite > 0 && options.nonfinite === "error") {
       throw new HeliosError(
@@ -214,7 +170,108 @@ export async function writeTensors(
     reports.push(report);
     options.onEvent?.({ type: "tensor", tensor: report, index: i });
     emit(t, i + 1);
+  };
+
+  // A constant's result has no raw buffer to hand back (an empty one stands in).
+  const recycle = (raw: ArrayBuffer) => void (raw.byteLength > 0 && free.push(raw));
+
+  const drainOne = async () => {
+    checkAbort(options.signal);
+    const item = inflight.shift()!;
+    const t = plan.tensors[item.index];
+    if (item.first) await openTensor(t);
+    const t0 = performance.now();
+    const r = await item.result;
+    times.waitMs += performance.now() - t0;
+    times.decodeMs += r.decodeMs;
+    times.scanMs += r.scanMs;
+    times.quantizeMs += r.quantizeMs;
+    stats.nonfinite += r.nonfinite;
+    stats.clamped += r.clamped;
+    stats.sum += r.sum;
+    stats.sumSq += r.sumSq;
+    sqErr += r.sqErr;
+    if (stats.nonfinite === 0 || options.nonfinite === "zero") {
+      await settleWrite();
+      writing = writer.write(r.out).then(() => recycle(r.raw));
+      writing.catch(() => {}); // awaited before the next writer call
+    } else recycle(r.raw);
+    if (item.last) await closeTensor(item.index);
+    else emit(t, item.index);
+  };
+
+  // Reads run one ahead, in file order, across tensor boundaries.
+  const read = (t: PlannedTensor, s: number) => {
+    const raw = free.pop() ?? new ArrayBuffer(bufferBytes);
+    const n = Math.min(chunk, t.numel - s);
+    const folder = plan.towers[t.tower].folder;
+    const done = folder.readRaw(t.source, s, n, new Uint8Array(raw)).then(() => raw);
+    done.catch(() => {}); // awaited below, unless an earlier failure ends the run first
+    return done;
+  };
+  const chunks = function* () {
+    for (const [i, t] of plan.tensors.entries()) {
+      if (t.fill !== undefined) {
+        yield { i, t, s: 0 };
+        continue;
+      }
+      assertDecodable(t.source);
+      for (let s = 0; s < t.numel; s += chunk) yield { i, t, s };
+    }
+  };
+  let ahead: Promise<ArrayBuffer> | null = null;
+  const queue = chunks();
+  let cur = queue.next();
+  if (!cur.done && cur.value.t.fill === undefined) ahead = read(cur.value.t, 0);
+  while (!cur.done) {
+    checkAbort(options.signal);
+    const { i, t, s } = cur.value;
+    const nxt = queue.next();
+    let result: Promise<ChunkResult>;
+    if (t.fill !== undefined) {
+      // A synthesized constant (a missing or infinite clamp bound): nothing to read.
+      assertInternal(t.dtype === "fp16", `constant '${t.name}' must be fp16`);
+      const out = new Uint8Array(new Float16Array(t.numel).fill(t.fill).buffer);
+      result = Promise.resolve({
+        out,
+        raw: new ArrayBuffer(0),
+        nonfinite: 0,
+        clamped: 0,
+        sum: 0,
+        sumSq: 0,
+        sqErr: 0,
+        decodeMs: 0,
+        scanMs: 0,
+        quantizeMs: 0,
+      });
+    } else {
+      const n = Math.min(chunk, t.numel - s);
+      const t0 = performance.now();
+      const raw = await ahead!;
+      times.readMs += performance.now() - t0;
+      ahead = !nxt.done && nxt.value.t.fill === undefined ? read(nxt.value.t, nxt.value.s) : null;
+      result = pool.run({
+        raw,
+        dtype: t.source.dtype,
+        count: n,
+        target: t.dtype as "fp16" | HqsFormat,
+        search: options.search,
+        nonfinite: options.nonfinite,
+      });
+      result.catch(() => {}); // awaited in order below; a failure must not go unhandled first
+      bytesDone += n * (t.source.byteLength / t.numel);
+    }
+    const last = t.fill !== undefined || s + chunk >= t.numel;
+    inflight.push({ index: i, result, first: s === 0, last });
+    if (inflight.length >= maxInflight) await drainOne();
+    cur = nxt;
+    // A constant follows a read chunk: its read-ahead starts once the constant is queued.
+    if (!cur.done && ahead === null && cur.value.t.fill === undefined) {
+      ahead = read(cur.value.t, cur.value.s);
+    }
   }
+  while (inflight.length) await drainOne();
+  await settleWrite();
   await writer.endBlock();
   times.totalMs = performance.now() - start;
   times.hashMs = writer.hashMs - hash0;
