@@ -217,7 +217,7 @@ Deno.test("a conversion reports where its data phase spent its time, once", asyn
 
 Deno.test("the chunk queue crosses tensors and blocks without changing a byte or a figure", async () => {
   // Gemma 4: two blocks, a densely packed vision block, synthesized clamp constants between read
-  // tensors, and tensors far smaller than a chunk; 256-element chunks on three workers keep
+  // tensors, and tensors far smaller than a chunk; 4096-element chunks on three workers keep
   // chunks of several tensors in flight at once.
   const dir = await tinyModel({ arch: "gemma4" });
   const a = await convert({
@@ -231,7 +231,7 @@ Deno.test("the chunk queue crosses tensors and blocks without changing a byte or
     output: `${dir}/../q3.hnf`,
     threads: 3,
     search: "fast",
-    chunkElements: 256,
+    chunkElements: 4096,
   });
   assert.deepEqual(
     await Deno.readFile(`${dir}/../q3.hnf`),
