@@ -243,3 +243,21 @@ Deno.test("the chunk queue crosses tensors and blocks without changing a byte or
   assert.deepEqual(round(b.tensors), round(a.tensors));
   assert.ok(a.tensors.some((t) => t.origin !== undefined), "the model has synthesized tensors");
 });
+
+Deno.test("a pool closed while it still creates workers fails its queued chunks and leaves no timer", async () => {
+  const pool = new ChunkPool(4); // one worker now, three more in later tasks
+  const runs = [0, 1, 2, 3, 4, 5].map(() =>
+    pool.run({
+      raw: new Float32Array(4096).buffer,
+      dtype: "F32",
+      count: 4096,
+      target: "hq5k",
+      search: "mse",
+      nonfinite: "error",
+    })
+  );
+  pool.close(); // the test's sanitizers fail it if a creation timer or a worker is left
+  for (const p of runs) {
+    await assert.rejects(p, (e: Error & { code?: string }) => e.code === "ABORTED");
+  }
+});

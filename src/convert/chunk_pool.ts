@@ -3,7 +3,7 @@
  * its buffers travel by transfer, both ways. Results do not depend on which worker ran a chunk,
  * so the output is byte-identical for every thread count. With no workers (`threads` 0) the
  * chunks run on the calling thread: for FP16 from BF16/F16, a table lookup per value, that is
- * faster than starting workers (about 0.1 s each, and as much again to stop them).
+ * faster than starting workers (≈ 50 ms of the calling thread each, and their module loading).
  *
  * @module
  */
@@ -32,6 +32,9 @@ export interface ChunkReply {
   /** Failure message. */
   error?: string;
 }
+
+/** Chunks handed to one worker at a time: one converting and the next one waiting. */
+const WORKER_DEPTH = 2;
 
 interface Pending {
   worker: number;
@@ -62,6 +65,10 @@ export class ChunkPool {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
+  #kernels = false;
+  #growTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Chunks not yet handed to a worker, in the order they came. */
+  #queue: ChunkTask[] = [];
 
   /**
    * Number of workers.
@@ -103,15 +110,12 @@ export class ChunkPool {
     if (this.#closed) throw new HeliosError("ABORTED", "The conversion pool is closed");
     if (this.#threads === 0) return this.#runHere(job);
     this.start();
-    let w = 0;
-    for (let i = 1; i < this.#threads; i++) if (this.#busy[i] < this.#busy[w]) w = i;
     const id = this.#nextId++;
     const result = new Promise<ChunkResult>((resolve, reject) => {
-      this.#pending.set(id, { worker: w, resolve, reject });
+      this.#pending.set(id, { worker: -1, resolve, reject });
     });
-    this.#busy[w]++;
-    const task: ChunkTask = { id, job };
-    this.#workers[w].postMessage(task, [job.raw]);
+    this.#queue.push({ id, job });
+    this.#pump();
     return result;
   }
 
@@ -127,6 +131,7 @@ export class ChunkPool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#growTimer);
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#failAll(new HeliosError("ABORTED", "The conversion pool was closed during a call"));
@@ -147,16 +152,49 @@ export class ChunkPool {
    */
   start(options: { kernels?: boolean } = {}): void {
     if (this.#workers.length > 0 || this.#closed) return;
-    this.#workers = startWorkers<ChunkReply>(
+    this.#kernels = options.kernels ?? false;
+    // `new Worker` blocks the calling thread while the worker's isolate is created (≈ 50 ms each
+    // here), so creating them all at once held the main thread ≈ 0.8 s for 16 workers before the
+    // first chunk. One starts now; each further one in its own task, while the first ones
+    // already convert what the main thread queues between two creations.
+    this.#addWorker();
+    const grow = () => {
+      this.#growTimer = undefined;
+      if (this.#closed || this.#workers.length >= this.#threads) return;
+      this.#addWorker();
+      this.#growTimer = setTimeout(grow, 0);
+    };
+    if (this.#threads > 1) this.#growTimer = setTimeout(grow, 0);
+  }
+
+  #addWorker(): void {
+    const [w] = startWorkers<ChunkReply>(
       new URL("./chunk_worker.ts", import.meta.url),
-      this.#threads,
+      1,
       "conversion worker",
       (r) => this.#reply(r),
       (e) => this.#failAll(e),
     );
-    this.#busy = this.#workers.map(() => 0);
-    if (options.kernels) {
-      for (const w of this.#workers) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
+    this.#workers.push(w);
+    this.#busy.push(0);
+    if (this.#kernels) w.postMessage({ loadKernels: true } satisfies ChunkMessage);
+    this.#pump();
+  }
+
+  /**
+   * Hands queued chunks to the least busy workers, at most {@link WORKER_DEPTH} each (one
+   * converting, one waiting), so that a worker created later, or one that finishes early,
+   * takes the next chunk instead of it waiting behind a busy one.
+   */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#workers.length > 0) {
+      let w = 0;
+      for (let i = 1; i < this.#workers.length; i++) if (this.#busy[i] < this.#busy[w]) w = i;
+      if (this.#busy[w] >= WORKER_DEPTH) return;
+      const task = this.#queue.shift()!;
+      this.#pending.get(task.id)!.worker = w;
+      this.#busy[w]++;
+      this.#workers[w].postMessage(task, [task.job.raw]);
     }
   }
 
@@ -174,6 +212,7 @@ export class ChunkPool {
     if (!p) return;
     this.#pending.delete(r.id);
     this.#busy[p.worker]--;
+    this.#pump();
     if (r.result) p.resolve(r.result);
     else p.reject(new HeliosError("INTERNAL", `Internal error: conversion worker: ${r.error}`));
   }
@@ -181,5 +220,6 @@ export class ChunkPool {
   #failAll(error: Error): void {
     for (const p of this.#pending.values()) p.reject(error);
     this.#pending.clear();
+    this.#queue = [];
   }
 }
