@@ -108,6 +108,10 @@ const OPS: Record<string, [number[], string]> = {
   "i64.reinterpret_f64": [[0xbd], ""],
   "f64.reinterpret_i64": [[0xbf], ""],
   "i32.eq": [[0x46], ""],
+  "v128.load32_splat": [[0xfd, 0x09, 2], "u"],
+  "f32x4.lt": [[0xfd, 0x43], ""],
+  "i8x16.splat": [[0xfd, 0x0f], ""],
+  "i8x16.add": [[0xfd, 0x6e], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
