@@ -53,6 +53,56 @@ const PUSH_ROW = `local.get s f32.demote_f64 f32x4.splat local.set sv
   end end
   local.get c local.get j local.get j1 i32.sub i32.const 1 i32.sub i32.sub local.set c`;
 
+/** bitselect: `a` where the mask `c` is set, else `b` (lane by lane, as an `if` would). */
+const PICK2 = (a: string, b: string, c: string) => `${a} ${b} local.get ${c} v128.bitselect`;
+
+/**
+ * The q_min window of q_scale codes k and k + 1 (f64x2 lanes, the scalar rules lane by lane with
+ * selects for the branches, so no data-dependent branch is mispredicted): vA0 / vA1 the first and
+ * last code, vS the steps, vIv their inverses (0 for a zero step). The window reaches both ends of
+ * the group within half a step (centred when too short, two codes when it holds none, at most
+ * maxJ codes), clamped to [0, codeMax].
+ */
+const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.tee vS
+  local.get vQ f64x2.mul local.set vSpan
+  local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero f64x2.gt
+  v128.bitselect local.set vIv
+  local.get vHi local.get vSpan f64x2.sub local.get vHalf local.get vS f64x2.mul f64x2.sub local.set vA
+  local.get vLo local.get vHalf local.get vS f64x2.mul f64x2.add local.set vZ
+  local.get vA local.get vZ f64x2.gt local.set vC
+  local.get vHalf local.get vLo local.get vHi f64x2.add local.get vSpan f64x2.sub f64x2.mul local.set vT
+  ${PICK2("local.get vT", "local.get vA", "vC")} local.set vA
+  ${PICK2("local.get vT", "local.get vZ", "vC")} local.set vZ
+  local.get vA local.get vMb f64x2.sub local.get vJu f64x2.mul f64x2.ceil local.set vA0
+  local.get vZ local.get vMb f64x2.sub local.get vJu f64x2.mul f64x2.floor local.set vA1
+  local.get vA0 local.get vA1 f64x2.gt local.set vC
+  local.get vHalf local.get vA local.get vZ f64x2.add local.get v2Mb f64x2.sub f64x2.mul
+  local.get vJu f64x2.mul f64x2.floor local.set vT
+  ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
+  ${PICK2("local.get vT local.get vOne f64x2.add", "local.get vA1", "vC")} local.set vA1
+  local.get vA1 local.get vA0 f64x2.sub local.get vMaxj f64x2.ge local.set vC
+  local.get vHalf local.get vA0 local.get vA1 f64x2.add local.get vMaxj f64x2.sub local.get vOne
+  f64x2.add f64x2.mul f64x2.floor local.set vT
+  ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
+  ${PICK2("local.get vT local.get vMaxj f64x2.add local.get vOne f64x2.sub", "local.get vA1", "vC")}
+  local.set vA1
+  local.get vA0 local.get vZero f64x2.pmax local.set vA0
+  local.get vA1 local.get vCmf f64x2.pmin local.set vA1
+  local.get vA0 local.get vA1 f64x2.gt local.set vC
+  local.get vA1 local.get vZero f64x2.lt local.set vT
+  ${PICK2("local.get vZero", "local.get vCmf", "vT")} local.set vT
+  ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
+  ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1`;
+
+/** Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list. */
+function windowRow(lane: number): string {
+  return `local.get vS f64x2.extract_lane ${lane} local.set s
+    local.get vIv f64x2.extract_lane ${lane} local.set iv
+    local.get vA0 f64x2.extract_lane ${lane} ${TO_I32} local.set j0
+    local.get vA1 f64x2.extract_lane ${lane} ${TO_I32} local.set j1
+    ${PUSH_ROW}`;
+}
+
 /**
  * assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ) → Σ best errors:
  * each group searches q_scale codes from "clips half a step at each end" up to spanF × range +
@@ -65,19 +115,26 @@ export const ASSIGN_WINDOWS: Func = {
   params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64`,
   result: "f64",
   locals: `g:i32 k:i32 khi:i32 j:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32 c:i32 o:i32
-    kv:v128 jv:v128 sv:v128 iv4:v128 iv:f64 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64 khif:f64 s:f64 span:f64
-    a:f64 z:f64 a0:f64 a1:f64 mid:f64 best:f64 total:f64`,
+    kv:v128 sv:v128 iv4:v128 iv:f64 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
+    khif:f64 s:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
+    vA0:v128 vA1:v128 vIv:v128 vLo:v128 vHi:v128 vMb:v128 vJu:v128 vHalf:v128 v2Mb:v128
+    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128`,
   code: `
     local.get cm f64.convert_i32_s local.set cmf
+    local.get mb f64x2.splat local.set vMb  f64.const 2 local.get mb f64.mul f64x2.splat local.set v2Mb
+    local.get maxj f64x2.splat local.set vMaxj  local.get cmf f64x2.splat local.set vCmf
+    f64.const 0.5 f64x2.splat local.set vHalf  f64.const 1 f64x2.splat local.set vOne
+    local.get qmax f64x2.splat local.set vQ
     local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
     local.set kunit
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
-    local.set junit
+    local.tee junit f64x2.splat local.set vJu
     local.get dmin local.get cmf f64.div local.set dm
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
       local.get i f64.load ${G_MAX_BYTE} local.tee hi local.get lo f64.sub local.set r
+      local.get lo f64x2.splat local.set vLo  local.get hi f64x2.splat local.set vHi
       local.get r local.get qmax f64.mul local.get qmax f64.const 1 f64.add f64.div
       local.get kunit f64.mul f64.floor local.set klo
       local.get r local.get spanf f64.mul local.get dm f64.add local.get kunit f64.mul f64.ceil
@@ -96,33 +153,10 @@ export const ASSIGN_WINDOWS: Func = {
       local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
       block loop
         local.get k local.get khi i32.gt_s br_if 1
-        ${STEP_OF_K}
-        local.get s local.get qmax f64.mul local.set span
-        local.get hi local.get span f64.sub f64.const 0.5 local.get s f64.mul f64.sub local.set a
-        local.get lo f64.const 0.5 local.get s f64.mul f64.add local.set z
-        local.get a local.get z f64.gt
-        if f64.const 0.5 local.get lo local.get hi f64.add local.get span f64.sub f64.mul
-          local.tee a local.set z end
-        local.get a local.get mb f64.sub local.get junit f64.mul f64.ceil local.set a0
-        local.get z local.get mb f64.sub local.get junit f64.mul f64.floor local.set a1
-        local.get a0 local.get a1 f64.gt
-        if
-          f64.const 0.5 local.get a local.get z f64.add f64.const 2 local.get mb f64.mul f64.sub
-          f64.mul local.get junit f64.mul f64.floor local.tee a0 f64.const 1 f64.add local.set a1
-        end
-        local.get a1 local.get a0 f64.sub local.get maxj f64.ge
-        if
-          f64.const 0.5 local.get a0 local.get a1 f64.add local.get maxj f64.sub f64.const 1 f64.add
-          f64.mul f64.floor local.tee mid local.set a0
-          local.get mid local.get maxj f64.add f64.const 1 f64.sub local.set a1
-        end
-        local.get a0 f64.const 0 f64.lt if f64.const 0 local.set a0 end
-        local.get a1 local.get cmf f64.gt if local.get cmf local.set a1 end
-        local.get a0 local.get a1 f64.gt
-        if f64.const 0 local.get cmf local.get a1 f64.const 0 f64.lt select
-          local.tee a0 local.set a1 end
-        local.get a0 ${TO_I32} local.set j0  local.get a1 ${TO_I32} local.set j1
-        ${PUSH_ROW}
+        ${WINDOWS}
+        ${windowRow(0)}
+        local.get k local.get khi i32.lt_s
+        if local.get k i32.const 1 i32.add local.set k ${windowRow(1)} end
         local.get k i32.const 1 i32.add local.set k
         br 0
       end end

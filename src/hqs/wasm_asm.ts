@@ -112,6 +112,12 @@ const OPS: Record<string, [number[], string]> = {
   "f32x4.lt": [[0xfd, 0x43], ""],
   "i8x16.splat": [[0xfd, 0x0f], ""],
   "i8x16.add": [[0xfd, 0x6e], ""],
+  "f64x2.ceil": [[0xfd, 0x74], ""],
+  "f64x2.lt": [[0xfd, 0x49], ""],
+  "f64x2.gt": [[0xfd, 0x4a], ""],
+  "f64x2.ge": [[0xfd, 0x4c], ""],
+  "v128.bitselect": [[0xfd, 0x52], ""],
+  "f64x2.div": [[0xfd, 0xf3, 0x01], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
