@@ -9,7 +9,7 @@
  */
 
 import { assembleModule, type Func } from "./wasm_asm.ts";
-import { IOTA_BYTE, XIN_BLOCKS } from "./compact_wasm_memory.ts";
+import { IOTA4_BYTE, IOTA_BYTE, XIN_BLOCKS } from "./compact_wasm_memory.ts";
 import { ANCHORS, ASSIGN_POINTS, CANDS, MODEL, POINTS } from "./compact_wasm_model.ts";
 import { ASSIGN_WINDOWS, EXACT, FAST_J, FAST_K, LOAD, REFIT } from "./compact_wasm_kernels.ts";
 
@@ -86,6 +86,7 @@ function wasm(): CompactExports {
     instance = new WebAssembly.Instance(new WebAssembly.Module(bytes))
       .exports as unknown as CompactExports;
     new Uint8Array(instance.mem.buffer, IOTA_BYTE, 16).set([...Array(16).keys()]);
+    new Float32Array(instance.mem.buffer, IOTA4_BYTE, 4).set([0, 1, 2, 3]);
   }
   return instance;
 }

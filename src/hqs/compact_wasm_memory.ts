@@ -62,6 +62,8 @@ export const CAND_K_BYTE: number = CAND_I_BYTE + CAND_CAP * 4;
 export const CAND_J_BYTE: number = CAND_K_BYTE + CAND_CAP;
 /** Byte offset of the bytes 0, 1, …, 15 (written when the module is instantiated). */
 export const IOTA_BYTE: number = CAND_J_BYTE + CAND_CAP;
+/** Byte offset of the f32 values 0, 1, 2, 3 (written when the module is instantiated). */
+export const IOTA4_BYTE: number = IOTA_BYTE + 16;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
 /** Super-blocks the input batch at {@link XIN_BYTE} holds. */

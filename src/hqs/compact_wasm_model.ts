@@ -18,6 +18,7 @@ import {
   CUR_K_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
+  IOTA4_BYTE,
   MAX_POINTS,
   MINS_BYTE,
   N_PTS_BYTE,
@@ -49,11 +50,20 @@ function candTerm(k: number): string {
     local.get s f32x4.mul local.set q
     local.get u local.get q f32x4.sub local.tee u local.get u f32x4.mul`;
 }
-/** Candidate i + lane (if it is one of the n) against best. */
-function candPick(lane: number): string {
-  return `local.get acc f32x4.extract_lane ${lane} f64.promote_f32 local.tee e local.get best f64.lt
-    local.get i i32.const ${lane} i32.add local.tee c local.get n i32.lt_s i32.and
-    if local.get e local.set best local.get c local.set bi end`;
+/**
+ * Lane `lane` of the four running bests against the overall one (be, bi): a smaller error wins,
+ * an equal one only with a smaller index (the first best of the list, as a scan in order finds).
+ */
+function lanePick(lane: number): string {
+  return `local.get bv f32x4.extract_lane ${lane} f64.promote_f32 local.set e
+    local.get bix f32x4.extract_lane ${lane} f64.promote_f32 i32.trunc_sat_f64_s local.set c
+    local.get e local.get best f64.lt
+    if local.get e local.set best local.get c local.set bi
+    else
+      local.get e local.get best f64.eq local.get bi i32.const 0 i32.ge_s i32.and
+      local.get c local.get bi i32.lt_s i32.and
+      if local.get c local.set bi end
+    end`;
 }
 /**
  * cands(xg, qMax, n, best) → the index of the first of the group's n listed candidates with the
@@ -61,8 +71,10 @@ function candPick(lane: number): string {
  * lattice (start, step, 1 / step) at CAND_M/S/I_BYTE + 4i, on the group's 8 f32 values at byte
  * xg. Four candidates run at a time, one per f32x4 lane; a candidate's error is the f32 sum
  * ((e0 + e4) + (e1 + e5)) + (e2 + e6) + (e3 + e7) of its values' squared errors (the order of
- * the former row-by-row kernel, so the same candidate wins). No early exit on a partial sum: it
- * pruned a fifth of the fours, and its mispredicted branches cost more than that saved. The
+ * the former row-by-row kernel, so the same candidate wins). Each lane keeps its own best (error
+ * and index, by selects) and the four are compared once at the end: no branch depends on the
+ * data inside the loop (an early exit on a partial sum pruned a fifth of the fours, and its
+ * mispredicted branches cost more than that saved; so did picking the best as it came). The
  * values and the lattices (f32 tables) are exact in
  * f32; the codes and the error may differ from an f64 evaluation in the last bits, which only
  * matters between near-equal candidates (the chosen parameters are judged on the exact decode
@@ -72,7 +84,7 @@ export const CANDS: Func = {
   params: "xg:i32 qmax:f64 n:i32 best:f64",
   result: "i32",
   locals: `x0:v128 x1:v128 x2:v128 x3:v128 x4:v128 x5:v128 x6:v128 x7:v128 vq:v128 half:v128
-    zero:v128 m:v128 s:v128 inv:v128 u:v128 q:v128 acc:v128 bv:v128 e:f64 i:i32 bi:i32 c:i32`,
+    zero:v128 m:v128 s:v128 inv:v128 u:v128 q:v128 acc:v128 bv:v128 bix:v128 ix:v128 four:v128 e:f64 i:i32 bi:i32 c:i32`,
   code: `
     ${
     [0, 1, 2, 3, 4, 5, 6, 7].map((k) => `local.get xg v128.load32_splat ${4 * k} local.set x${k}`)
@@ -80,26 +92,31 @@ export const CANDS: Func = {
   }
     local.get qmax f32.demote_f64 f32x4.splat local.set vq
     f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
-    ;; the list's last four padded with the first candidate (never picked: i + lane < n)
+    ;; the list's last four padded with the first candidate: a copy ties with it, and loses
     local.get n i32.const 2 i32.shl local.tee c i32.const 0 v128.load32_splat ${CAND_M_BYTE}
     v128.store ${CAND_M_BYTE}
     local.get c i32.const 0 v128.load32_splat ${CAND_S_BYTE} v128.store ${CAND_S_BYTE}
     local.get c i32.const 0 v128.load32_splat ${CAND_I_BYTE} v128.store ${CAND_I_BYTE}
     i32.const -1 local.set bi
+    local.get best f32.demote_f64 f32x4.splat local.set bv
+    i32.const 0 v128.load ${IOTA4_BYTE} local.set ix
+    f64.const 4 f32.demote_f64 f32x4.splat local.set four
     block loop
       local.get i local.get n i32.ge_s br_if 1
       local.get i i32.const 2 i32.shl local.tee c v128.load ${CAND_M_BYTE} local.set m
       local.get c v128.load ${CAND_S_BYTE} local.set s
       local.get c v128.load ${CAND_I_BYTE} local.set inv
-      local.get best f32.demote_f64 f32x4.splat local.set bv
       ${candTerm(0)} ${candTerm(4)} f32x4.add ${candTerm(1)} ${candTerm(5)} f32x4.add f32x4.add
       ${candTerm(2)} ${candTerm(6)} f32x4.add f32x4.add
       ${candTerm(3)} ${candTerm(7)} f32x4.add f32x4.add
-      local.tee acc local.get bv f32x4.lt v128.any_true
-      if ${candPick(0)} ${candPick(1)} ${candPick(2)} ${candPick(3)} end
+      local.tee acc local.get bv f32x4.lt local.set u
+      local.get acc local.get bv local.get u v128.bitselect local.set bv
+      local.get ix local.get bix local.get u v128.bitselect local.set bix
+      local.get ix local.get four f32x4.add local.set ix
       local.get i i32.const 4 i32.add local.set i
       br 0
     end end
+    ${lanePick(0)} ${lanePick(1)} ${lanePick(2)} ${lanePick(3)}
     i32.const 0 local.get best f64.store 0
     local.get bi`,
 };

@@ -118,6 +118,7 @@ const OPS: Record<string, [number[], string]> = {
   "f64x2.ge": [[0xfd, 0x4c], ""],
   "v128.bitselect": [[0xfd, 0x52], ""],
   "f64x2.div": [[0xfd, 0xf3, 0x01], ""],
+  "else": [[0x05], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
