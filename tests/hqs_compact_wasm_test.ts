@@ -255,3 +255,22 @@ Deno.test("wasm fast path tables and codes equal the scalar twin's", () => {
     }
   }
 });
+
+Deno.test("the compact search's WebAssembly module is built on first use, not at import", async () => {
+  const Module = WebAssembly.Module;
+  let built = 0;
+  // A fresh copy of the module (its own URL), counting the WebAssembly modules compiled.
+  WebAssembly.Module = function (bytes: BufferSource) {
+    built++;
+    return new Module(bytes);
+  } as unknown as typeof WebAssembly.Module;
+  try {
+    const w = await import("../src/hqs/compact_wasm.ts?first-use");
+    assert.equal(built, 0);
+    assert.equal(w.wasmU8(w.IOTA_BYTE, 16)[15], 15);
+    w.wasmU8(0, 1);
+    assert.equal(built, 1);
+  } finally {
+    WebAssembly.Module = Module;
+  }
+});
