@@ -16,12 +16,8 @@
 import { cpuUsage } from "node:process";
 import { COMPACT_KERNELS } from "../src/hqs/compact.ts";
 import type { HqsKernel } from "../src/hqs/kernel.ts";
-import { Rng } from "../tests/_rng.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { pairTensor } from "./_pair_tensor.ts";
+import { arg } from "./_common.ts";
 
 const before = arg("before", "");
 if (!before) throw new Error("Pass --before DIR (a checkout of the version to compare with)");
@@ -31,12 +27,7 @@ const formats = arg("formats", "hq41k,hq51k,hq31k,hq62k").split(",");
 const OLD: readonly HqsKernel[] =
   (await import(`${Deno.realPathSync(before)}/src/hqs/compact.ts`)).COMPACT_KERNELS;
 
-const x = new Float32Array(n);
-const rng = new Rng(7);
-for (let i = 0; i < n; i++) x[i] = (i % 3 === 0 ? rng.studentT(3) : rng.gaussian()) * 0.02;
-for (let i = 0; i < 800; i++) x[i] = (i % 5) * 0.25; // few levels, ties at min and max
-for (let i = 800; i < 1600; i++) x[i] = i % 2 === 0 ? 0 : -0; // constant groups, signed zeros
-for (let i = 1600; i < 2400; i++) x[i] = (i % 8) * 1000; // beyond the f16 step grid
+const x = pairTensor(n);
 x[3000] = NaN; // non-finite inputs count as 0
 x[3001] = Infinity;
 const blocks = n / 256;

@@ -30,46 +30,8 @@ const COMPACT_FUNCS: [string, Func][] = [
   ["fastK", FAST_K],
 ];
 
-/** The instance's exports, typed (see the entry points below for each one's arguments). */
-interface CompactExports {
-  mem: WebAssembly.Memory;
-  cands(xByte: number, qMax: number, n: number, best: number): number;
-  anchors(
-    xg: number,
-    lo: number,
-    hi: number,
-    s: number,
-    inv: number,
-    qMax: number,
-    m0: number,
-  ): void;
-  model(minBase: number, delta: number, inv: number, codeMax: number, bound: number): number;
-  points(
-    alpha: number,
-    kUnit: number,
-    qMax: number,
-    codeMax: number,
-    slackErr: number,
-    kWin: number,
-    maxShift: number,
-  ): void;
-  assignPoints(minBase: number, jUnit: number, qMax: number, codeMax: number): number;
-  assignWindows(
-    dScale: number,
-    dMin: number,
-    minBase: number,
-    qMax: number,
-    codeMax: number,
-    spanF: number,
-    maxK: number,
-    maxJ: number,
-  ): number;
-  exact(codesByte: number, qMax: number): number;
-  refit(qMax: number, codeMax: number): void;
-  load(src: number): void;
-  fastJ(minBase: number, dMin: number, codeMax: number): number;
-  fastK(dScale: number, qMax: number, codeMax: number): void;
-}
+/** The instance's exports: its memory and the functions (the entry points below type them). */
+type CompactExports = { mem: WebAssembly.Memory } & Record<string, (...args: number[]) => number>;
 
 // One memory: the scratch page and the input batch.
 const PAGES = 1 + (XIN_BLOCKS * 1024) / 65536;
