@@ -242,7 +242,7 @@ function anchorPoint(at: number): string {
 export const POINTS: Func = {
   params: "alpha:f64 kunit:f64 qmax:f64 cm:i32 slack:f64 win:i32 shift:f64",
   result: "",
-  locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32
+  locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32 p:i32 keep:i32
     lo:f64 hi:f64 s:f64 m0:f64 e:f64 sr:f64 sx:f64 v:f64 cut:f64 pa:f64 pb:f64 top:f64 bot:f64`,
   code: `
     f64.const -Infinity local.set top  f64.const Infinity local.set bot
@@ -315,24 +315,24 @@ export const POINTS: Func = {
       local.get cut local.get slack f64.add local.set cut
       i32.const 0 local.set i  i32.const 0 local.set w
       f64.const Infinity local.set pa  f64.const -Infinity local.set pb
+      ;; every point is copied to slot w, which only advances past a kept one: no branch on the
+      ;; data (a dropped point's copy is overwritten, or left past the count)
       block loop
         local.get i local.get n i32.ge_s br_if 1
-        local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
-        local.get cut f64.le
-        if
-          local.get o local.get w i32.add i32.const 3 i32.shl
-          local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_POS_BYTE}
-          local.tee v local.get pa f64.lt if local.get v local.set pa end
-          local.get v local.get pb f64.gt if local.get v local.set pb end
-          local.get v f64.store ${PT_POS_BYTE}
-          local.get o local.get w i32.add i32.const 3 i32.shl
-          local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
-          f64.store ${PT_ERR_BYTE}
-          local.get o local.get w i32.add
-          local.get o local.get i i32.add i32.load8_u ${PT_K_BYTE}
-          i32.store8 ${PT_K_BYTE}
-          local.get w i32.const 1 i32.add local.set w
-        end
+        local.get o local.get i i32.add i32.const 3 i32.shl local.tee p
+        f64.load ${PT_ERR_BYTE} local.tee e local.get cut f64.le local.set keep
+        local.get p f64.load ${PT_POS_BYTE} local.set v
+        local.get o local.get w i32.add i32.const 3 i32.shl local.tee p local.get v
+        f64.store ${PT_POS_BYTE}
+        local.get p local.get e f64.store ${PT_ERR_BYTE}
+        local.get o local.get w i32.add
+        local.get o local.get i i32.add i32.load8_u ${PT_K_BYTE}
+        i32.store8 ${PT_K_BYTE}
+        local.get v local.get pa local.get keep local.get v local.get pa f64.lt i32.and select
+        local.set pa
+        local.get v local.get pb local.get keep local.get v local.get pb f64.gt i32.and select
+        local.set pb
+        local.get w local.get keep i32.add local.set w
         local.get i i32.const 1 i32.add local.set i
         br 0
       end end
