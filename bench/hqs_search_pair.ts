@@ -11,7 +11,7 @@
  * @module
  */
 import { CPU_SEARCH, type GroupParams, type HqsSearchBackend } from "../src/hqs/search.ts";
-import { Rng } from "../tests/_rng.ts";
+import { pairTensor } from "./_pair_tensor.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -25,12 +25,7 @@ const repeat = Number(arg("repeat", "9"));
 const OLD: HqsSearchBackend =
   (await import(`${Deno.realPathSync(before)}/src/hqs/search.ts`)).CPU_SEARCH;
 
-const x = new Float32Array(n);
-const rng = new Rng(7);
-for (let i = 0; i < n; i++) x[i] = (i % 3 === 0 ? rng.studentT(3) : rng.gaussian()) * 0.02;
-for (let i = 0; i < 800; i++) x[i] = (i % 5) * 0.25; // few levels, ties at min and max
-for (let i = 800; i < 1600; i++) x[i] = i % 2 === 0 ? 0 : -0; // constant groups, signed zeros
-for (let i = 1600; i < 2400; i++) x[i] = (i % 8) * 1000; // beyond the f16 step grid
+const x = pairTensor(n);
 const groups = n / 8;
 
 function params(): GroupParams {

@@ -10,6 +10,10 @@ import {
 } from "../src/hqs/compact_layout.ts";
 import {
   anchorStats,
+  bestCandidate,
+  CAND_I_BYTE,
+  CAND_M_BYTE,
+  CAND_S_BYTE,
   CODES_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
@@ -24,8 +28,7 @@ import {
   N_PTS_BYTE,
   PT_ERR_BYTE,
   PT_POS_BYTE,
-  RESULTS,
-  rowErrors,
+  results,
   STEPS_BYTE,
   wasmF32,
   wasmF64,
@@ -51,27 +54,37 @@ function twinError(x: Float32Array, off: number, step: number, m: number, qMax: 
   return e;
 }
 
-Deno.test("wasm candidate rows pick the best lattice as the scalar twin does", () => {
+Deno.test("wasm candidate lists pick the first best lattice as the scalar twin does", () => {
   const x = fillRandom(new Float32Array(256), 21, "student-t", 0.02);
   wasmF32(XB32_BYTE, 256).set(x);
-  const mins = wasmF64(MINS_BYTE, 16);
+  const cm = wasmF32(CAND_M_BYTE, 128), cs = wasmF32(CAND_S_BYTE, 128);
+  const ci = wasmF32(CAND_I_BYTE, 128);
   for (let g = 0; g < 32; g++) {
     let lo = Infinity, hi = -Infinity;
     for (let i = 0; i < 8; i++) {
       lo = Math.min(lo, x[8 * g + i]);
       hi = Math.max(hi, x[8 * g + i]);
     }
-    for (let c = 0; c < 16; c++) mins.set([fr(lo - (hi - lo) * (0.2 - c / 40))], c);
     for (const qMax of [7, 15, 31]) {
-      const step = fr((hi - lo) / qMax * (0.9 + g / 100));
-      const errs = Array.from({ length: 16 }, (_, c) => twinError(x, 8 * g, step, mins[c], qMax));
-      const i = rowErrors(XB32_BYTE + 32 * g, step, 1 / step, qMax, MINS_BYTE, 16, Infinity);
+      // Lists of every length up to 23 (tails of 1…3 included), mixed steps, a repeated best
+      // (the first one must win) and zero steps.
+      const n = 1 + ((g * 3 + qMax) % 23);
+      for (let c = 0; c < n; c++) {
+        const step = c % 7 === 6 ? 0 : fr((hi - lo) / qMax * (0.85 + (c % 5) / 20));
+        cm[c] = fr(lo - (hi - lo) * (0.2 - (c % 9) / 40));
+        cs[c] = step;
+        ci[c] = step > 0 ? fr(1 / step) : 0;
+      }
+      if (n > 4) [cm[n - 1], cs[n - 1], ci[n - 1]] = [cm[1], cs[1], ci[1]];
+      const errs = Array.from({ length: n }, (_, c) => twinError(x, 8 * g, cs[c], cm[c], qMax));
+      const i = bestCandidate(XB32_BYTE + 32 * g, qMax, n, Infinity);
       const best = Math.min(...errs);
-      // f32 lanes: the chosen candidate is the best or within rounding of it.
+      // f32 lanes: the chosen candidate is the best or within rounding of it, never a later copy.
       assert.ok(errs[i] <= best * (1 + 1e-5) + 1e-18, `group ${g}: ${errs[i]} vs ${best}`);
-      assert.ok(Math.abs(RESULTS[0] - errs[i]) <= errs[i] * 1e-5 + 1e-18);
+      assert.ok(i < n && !(n > 4 && i === n - 1 && errs[1] === errs[i]));
+      assert.ok(Math.abs(results()[0] - errs[i]) <= errs[i] * 1e-5 + 1e-18);
       // Nothing strictly below a bound under the best: −1.
-      assert.equal(rowErrors(XB32_BYTE + 32 * g, step, 1 / step, qMax, MINS_BYTE, 16, 0), -1);
+      assert.equal(bestCandidate(XB32_BYTE + 32 * g, qMax, n, 0), -1);
     }
   }
 });
@@ -100,9 +113,15 @@ Deno.test("wasm anchored statistics (f32 lanes) are the scalar twin's within f32
     // f32 residuals (|d| < s) and sums: a few f32 ulps of the values' scale.
     const tol = 8 * 2 ** -24 * (Math.abs(lo) + Math.abs(hi) + qMax * s);
     const near = (a: number, b: number, t: number) => Math.abs(a - b) <= t;
-    assert.ok(near(RESULTS[1], sr, 8 * tol) && near(RESULTS[2], srr, 16 * s * tol), `group ${g}`);
-    assert.ok(near(RESULTS[4], sr2, 8 * tol) && near(RESULTS[5], srr2, 16 * s * tol), `group ${g}`);
-    assert.deepEqual([RESULTS[3], RESULTS[6]], [qh, ql]);
+    assert.ok(
+      near(results()[1], sr, 8 * tol) && near(results()[2], srr, 16 * s * tol),
+      `group ${g}`,
+    );
+    assert.ok(
+      near(results()[4], sr2, 8 * tol) && near(results()[5], srr2, 16 * s * tol),
+      `group ${g}`,
+    );
+    assert.deepEqual([results()[3], results()[6]], [qh, ql]);
   }
 });
 
@@ -234,5 +253,24 @@ Deno.test("wasm fast path tables and codes equal the scalar twin's", () => {
         assert.equal(curK[g], k, `${spec.format} block ${t} group ${g}`);
       }
     }
+  }
+});
+
+Deno.test("the compact search's WebAssembly module is built on first use, not at import", async () => {
+  const Module = WebAssembly.Module;
+  let built = 0;
+  // A fresh copy of the module (its own URL), counting the WebAssembly modules compiled.
+  WebAssembly.Module = function (bytes: BufferSource) {
+    built++;
+    return new Module(bytes);
+  } as unknown as typeof WebAssembly.Module;
+  try {
+    const w = await import("../src/hqs/compact_wasm.ts?first-use");
+    assert.equal(built, 0);
+    assert.equal(w.wasmU8(w.IOTA_BYTE, 16)[15], 15);
+    w.wasmU8(0, 1);
+    assert.equal(built, 1);
+  } finally {
+    WebAssembly.Module = Module;
   }
 });

@@ -300,14 +300,36 @@ export function packCompactBlock(
     }
     return;
   }
-  let acc = 0, nacc = 0;
-  for (let i = 0; i < HQS_SUPER_BLOCK; i++) {
-    acc |= codes[cOff + i] << nacc;
-    nacc += bits;
-    while (nacc >= 8) {
-      out[pp++] = acc & 255;
-      acc >>>= 8;
-      nacc -= 8;
+  // The LSB-first bit stream in whole-byte steps (8 codes of 3 or 5 bits, 4 of 6), so the loop
+  // has no branch that depends on the codes' bit offsets.
+  const c = codes;
+  if (bits === 3) {
+    for (let i = cOff; i < cOff + HQS_SUPER_BLOCK; i += 8) {
+      const v = c[i] | (c[i + 1] << 3) | (c[i + 2] << 6) | (c[i + 3] << 9) | (c[i + 4] << 12) |
+        (c[i + 5] << 15) | (c[i + 6] << 18) | (c[i + 7] << 21);
+      out[pp] = v & 255;
+      out[pp + 1] = (v >>> 8) & 255;
+      out[pp + 2] = v >>> 16;
+      pp += 3;
+    }
+  } else if (bits === 5) {
+    for (let i = cOff; i < cOff + HQS_SUPER_BLOCK; i += 8) {
+      const v = c[i] | (c[i + 1] << 5) | (c[i + 2] << 10) | (c[i + 3] << 15) | (c[i + 4] << 20);
+      const w = c[i + 5] | (c[i + 6] << 5) | (c[i + 7] << 10);
+      out[pp] = v & 255;
+      out[pp + 1] = (v >>> 8) & 255;
+      out[pp + 2] = (v >>> 16) & 255;
+      out[pp + 3] = ((v >>> 24) | (w << 1)) & 255;
+      out[pp + 4] = w >>> 7;
+      pp += 5;
+    }
+  } else {
+    for (let i = cOff; i < cOff + HQS_SUPER_BLOCK; i += 4) {
+      const v = c[i] | (c[i + 1] << 6) | (c[i + 2] << 12) | (c[i + 3] << 18);
+      out[pp] = v & 255;
+      out[pp + 1] = (v >>> 8) & 255;
+      out[pp + 2] = v >>> 16;
+      pp += 3;
     }
   }
 }

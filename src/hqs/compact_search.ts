@@ -127,19 +127,32 @@ const SPAN = [1.5, 1.6, 1.4, 1.02];
 const MAX_K = [8, 8, 8, 4];
 const MAX_J = [12, 12, 12, 4];
 
-// Per-block scratch, allocated once.
-// The block's values and the min lattice live in the WebAssembly module's memory.
-const gMin = wasmF64(G_MIN_BYTE, COMPACT_GROUPS);
-const gMax = wasmF64(G_MAX_BYTE, COMPACT_GROUPS);
-const steps = wasmF64(STEPS_BYTE, 256);
-const mins = wasmF64(MINS_BYTE, 256);
-const curK = wasmU8(CUR_K_BYTE, COMPACT_GROUPS);
-const curJ = wasmU8(CUR_J_BYTE, COMPACT_GROUPS);
+// Per-block scratch, allocated once (on the first search: the views are of the WebAssembly
+// module's memory, which holds the block's values and the lattices).
+let gMin: Float64Array, gMax: Float64Array, steps: Float64Array, mins: Float64Array;
+let curK: Uint8Array, curJ: Uint8Array, fastCodes: Uint8Array, bestCodes: Uint8Array;
+let xIn: Float32Array, sums: Float64Array, ptCover: Float64Array;
 const bestK = new Uint8Array(COMPACT_GROUPS);
 const bestJ = new Uint8Array(COMPACT_GROUPS);
+const fastK = new Uint8Array(COMPACT_GROUPS);
+const fastJ = new Uint8Array(COMPACT_GROUPS);
 const globals = new Float64Array(3);
-const xIn = wasmF32(XIN_BYTE, XIN_BLOCKS * HQS_SUPER_BLOCK);
-const sums = wasmF64(REFIT_BYTE, 9);
+
+/** Makes the views of the module's memory (instantiating it) unless done already. */
+function initViews(): void {
+  if (xIn !== undefined) return;
+  gMin = wasmF64(G_MIN_BYTE, COMPACT_GROUPS);
+  gMax = wasmF64(G_MAX_BYTE, COMPACT_GROUPS);
+  steps = wasmF64(STEPS_BYTE, 256);
+  mins = wasmF64(MINS_BYTE, 256);
+  curK = wasmU8(CUR_K_BYTE, COMPACT_GROUPS);
+  curJ = wasmU8(CUR_J_BYTE, COMPACT_GROUPS);
+  fastCodes = wasmU8(FAST_CODES_BYTE, HQS_SUPER_BLOCK);
+  bestCodes = wasmU8(CODES_BYTE, HQS_SUPER_BLOCK);
+  sums = wasmF64(REFIT_BYTE, 9);
+  ptCover = wasmF64(PT_COVER_BYTE, 2);
+  xIn = wasmF32(XIN_BYTE, XIN_BLOCKS * HQS_SUPER_BLOCK);
+}
 
 /** f16 bits of the largest f16 ≤ v (v clamped to ±F16_MAX). */
 function f16Down(v: number): number {
@@ -282,7 +295,6 @@ const M_FACTORS = [[1, 1.04, 1.08], [1, 1.05, 1.1]];
 const SLACK = [1, 2];
 const PHASES = [[0], [0]];
 
-const ptCover = wasmF64(PT_COVER_BYTE, 2);
 const modelBits = new Uint16Array(3);
 
 /** Searches (d_min, min_base) on the model for d_scale bits `dBits`; updates modelBits. */
@@ -426,11 +438,6 @@ function searchBlock(spec: CompactSpec, out: CompactParams, b: number, mode: Hqs
   writeBlock(out, b, fastBits, fastK, fastJ, fastCodes, fastErr);
 }
 
-const fastCodes = wasmU8(FAST_CODES_BYTE, HQS_SUPER_BLOCK);
-const bestCodes = wasmU8(CODES_BYTE, HQS_SUPER_BLOCK);
-const fastK = new Uint8Array(COMPACT_GROUPS);
-const fastJ = new Uint8Array(COMPACT_GROUPS);
-
 /** Writes parameters, codes and exact error of block b. */
 function writeBlock(
   out: CompactParams,
@@ -464,6 +471,7 @@ function writeBlock(
  */
 export const CPU_COMPACT_SEARCH: CompactSearchBackend = {
   search(spec, x, xOff, nBlocks, mode, out) {
+    initViews();
     // The input goes into the WebAssembly memory a batch at a time, and each block from there.
     for (let b0 = 0; b0 < nBlocks; b0 += XIN_BLOCKS) {
       const n = Math.min(XIN_BLOCKS, nBlocks - b0);

@@ -9,15 +9,15 @@
  */
 
 import { assembleModule, type Func } from "./wasm_asm.ts";
-import { XIN_BLOCKS } from "./compact_wasm_memory.ts";
-import { ANCHORS, ASSIGN_POINTS, MODEL, POINTS, ROW } from "./compact_wasm_model.ts";
+import { IOTA4_BYTE, IOTA_BYTE, XIN_BLOCKS } from "./compact_wasm_memory.ts";
+import { ANCHORS, ASSIGN_POINTS, CANDS, MODEL, POINTS } from "./compact_wasm_model.ts";
 import { ASSIGN_WINDOWS, EXACT, FAST_J, FAST_K, LOAD, REFIT } from "./compact_wasm_kernels.ts";
 
 export * from "./compact_wasm_memory.ts";
 
-/** The module's functions in index order: row must be 0 and anchors 1 (the listings call them). */
+/** The module's functions in index order: cands must be 0 and anchors 1 (the listings call them). */
 const COMPACT_FUNCS: [string, Func][] = [
-  ["row", ROW],
+  ["cands", CANDS],
   ["anchors", ANCHORS],
   ["model", MODEL],
   ["points", POINTS],
@@ -30,12 +30,28 @@ const COMPACT_FUNCS: [string, Func][] = [
   ["fastK", FAST_K],
 ];
 
+/** The instance's exports: its memory and the functions (the entry points below type them). */
+type CompactExports = { mem: WebAssembly.Memory } & Record<string, (...args: number[]) => number>;
+
 // One memory: the scratch page and the input batch.
 const PAGES = 1 + (XIN_BLOCKS * 1024) / 65536;
-const instance = new WebAssembly.Instance(
-  new WebAssembly.Module(assembleModule(COMPACT_FUNCS, PAGES) as BufferSource),
-);
-const memory = instance.exports.mem as WebAssembly.Memory;
+let instance: CompactExports | null = null;
+
+/**
+ * The module, assembled and instantiated on first use rather than at import (it costs tens of
+ * milliseconds, which a conversion without compact formats should not pay). The memory never
+ * grows, so views made of it stay valid.
+ */
+function wasm(): CompactExports {
+  if (instance === null) {
+    const bytes = assembleModule(COMPACT_FUNCS, PAGES) as BufferSource;
+    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes))
+      .exports as unknown as CompactExports;
+    new Uint8Array(instance.mem.buffer, IOTA_BYTE, 16).set([...Array(16).keys()]);
+    new Float32Array(instance.mem.buffer, IOTA4_BYTE, 4).set([0, 1, 2, 3]);
+  }
+  return instance;
+}
 
 /**
  * The fast path's first half (see FAST_J): fills the min lattice for (minBase, dMin), sets every
@@ -50,11 +66,9 @@ const memory = instance.exports.mem as WebAssembly.Memory;
  * console.log(fastMins(0, 0, 15)); // 1
  * ```
  */
-export const fastMins = instance.exports.fastJ as (
-  minBase: number,
-  dMin: number,
-  codeMax: number,
-) => number;
+export function fastMins(minBase: number, dMin: number, codeMax: number): number {
+  return wasm().fastJ(minBase, dMin, codeMax);
+}
 
 /**
  * The fast path's second half (see FAST_K): fills the step lattice for dScale and sets every
@@ -67,49 +81,45 @@ export const fastMins = instance.exports.fastJ as (
  * console.log(wasmF64(STEPS_BYTE, 16)[15]); // 0.1428571492433548
  * ```
  */
-export const fastSteps = instance.exports.fastK as (
-  dScale: number,
-  qMax: number,
-  codeMax: number,
-) => void;
+export function fastSteps(dScale: number, qMax: number, codeMax: number): void {
+  wasm().fastK(dScale, qMax, codeMax);
+}
 
 /**
- * Errors of a row of candidates of one group (values at {@link XB32_BYTE}): `rowErrors(xByte,
- * step, 1 / step, qMax, minsByte, n, best)` returns the index of the best candidate strictly below `best` (−1 if none) and leaves
- * its error in {@link RESULTS}[0].
+ * The best of a group's list of candidates (see the `cands` listing): `bestCandidate(xByte,
+ * qMax, n, best)` on the values at `xByte` (f32) and the lattices at {@link CAND_M_BYTE},
+ * {@link CAND_S_BYTE}, {@link CAND_I_BYTE} returns the index of the first candidate with the
+ * smallest error strictly below `best` (−1 if none) and leaves its error in {@link results}()[0].
  *
  * @example
  * ```ts
- * import { MINS_BYTE, RESULTS, rowErrors, wasmF32, wasmF64, XB32_BYTE } from "./compact_wasm.ts";
+ * import { bestCandidate, CAND_I_BYTE, CAND_M_BYTE, CAND_S_BYTE, wasmF32, XB32_BYTE } from
+ *   "./compact_wasm.ts";
  * wasmF32(XB32_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
- * wasmF64(MINS_BYTE, 2).set([0, 0.5]);
- * console.log(rowErrors(XB32_BYTE, 1, 1, 15, MINS_BYTE, 2, Infinity), RESULTS[0]); // 0 0
+ * wasmF32(CAND_M_BYTE, 2).set([0.5, 0]);
+ * wasmF32(CAND_S_BYTE, 2).set([1, 1]);
+ * wasmF32(CAND_I_BYTE, 2).set([1, 1]);
+ * console.log(bestCandidate(XB32_BYTE, 15, 2, Infinity)); // 1
  * ```
  */
-export const rowErrors = instance.exports.row as (
-  xByte: number,
-  step: number,
-  inv: number,
-  qMax: number,
-  minsByte: number,
-  n: number,
-  best: number,
-) => number;
+export function bestCandidate(xByte: number, qMax: number, n: number, best: number): number {
+  return wasm().cands(xByte, qMax, n, best);
+}
 
 /**
  * Anchored statistics of one group (8 f32 values at `xByte`, lattice step `s`, computed in f32):
  * `anchorStats(xByte, lo, hi, s, 1 / s, qMax, hi − qMax·s)` leaves Σd, Σd², max code (anchored at
- * `lo`) in {@link RESULTS}[1…3] and Σd, Σd², min code (anchored at `hi`) in {@link RESULTS}[4…6].
+ * `lo`) in {@link results}()[1…3] and Σd, Σd², min code (anchored at `hi`) in [4…6].
  *
  * @example
  * ```ts
- * import { anchorStats, RESULTS, wasmF32, XB32_BYTE } from "./compact_wasm.ts";
+ * import { anchorStats, results, wasmF32, XB32_BYTE } from "./compact_wasm.ts";
  * wasmF32(XB32_BYTE, 8).set([0, 1, 2, 3, 4, 5, 6, 7]);
  * anchorStats(XB32_BYTE, 0, 7, 1, 1, 15, -8);
- * console.log(RESULTS[2], RESULTS[3], RESULTS[6]); // 0 7 8
+ * console.log(results()[2], results()[3], results()[6]); // 0 7 8
  * ```
  */
-export const anchorStats = instance.exports.anchors as (
+export function anchorStats(
   xByte: number,
   lo: number,
   hi: number,
@@ -117,7 +127,9 @@ export const anchorStats = instance.exports.anchors as (
   inv: number,
   qMax: number,
   m0: number,
-) => void;
+): void {
+  wasm().anchors(xByte, lo, hi, s, inv, qMax, m0);
+}
 
 /**
  * Model error of a min grid over the points at {@link PT_POS_BYTE} / {@link PT_ERR_BYTE}:
@@ -130,13 +142,15 @@ export const anchorStats = instance.exports.anchors as (
  * console.log(modelErrors(0, 1, 1, 15, Infinity)); // Infinity
  * ```
  */
-export const modelErrors = instance.exports.model as (
+export function modelErrors(
   minBase: number,
   delta: number,
   inv: number,
   codeMax: number,
   bound: number,
-) => number;
+): number {
+  return wasm().model(minBase, delta, inv, codeMax, bound);
+}
 
 /**
  * The model's points of every group (see the `points` listing): `buildModelPoints(alpha, kUnit,
@@ -150,7 +164,7 @@ export const modelErrors = instance.exports.model as (
  * console.log(wasmU8(N_PTS_BYTE, 1)[0]); // 1
  * ```
  */
-export const buildModelPoints = instance.exports.points as (
+export function buildModelPoints(
   alpha: number,
   kUnit: number,
   qMax: number,
@@ -158,7 +172,9 @@ export const buildModelPoints = instance.exports.points as (
   slackErr: number,
   kWin: number,
   maxShift: number,
-) => void;
+): void {
+  wasm().points(alpha, kUnit, qMax, codeMax, slackErr, kWin, maxShift);
+}
 
 /**
  * Exact (f64 search, f32 rows) assignment from the model's points (see the `assignPoints`
@@ -172,12 +188,14 @@ export const buildModelPoints = instance.exports.points as (
  * console.log(assignFromPointsWasm(0, 1, 15, 15)); // Infinity
  * ```
  */
-export const assignFromPointsWasm = instance.exports.assignPoints as (
+export function assignFromPointsWasm(
   minBase: number,
   jUnit: number,
   qMax: number,
   codeMax: number,
-) => number;
+): number {
+  return wasm().assignPoints(minBase, jUnit, qMax, codeMax);
+}
 
 /**
  * Local window search of every group (see the `assignWindows` listing):
@@ -190,7 +208,7 @@ export const assignFromPointsWasm = instance.exports.assignPoints as (
  * console.log(typeof assignWindowsWasm); // function
  * ```
  */
-export const assignWindowsWasm = instance.exports.assignWindows as (
+export function assignWindowsWasm(
   dScale: number,
   dMin: number,
   minBase: number,
@@ -199,7 +217,9 @@ export const assignWindowsWasm = instance.exports.assignWindows as (
   spanF: number,
   maxK: number,
   maxJ: number,
-) => number;
+): number {
+  return wasm().assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ);
+}
 
 /**
  * Exact squared error (the runtime's f32 decode) of the block on the lattices of the current codes
@@ -212,7 +232,9 @@ export const assignWindowsWasm = instance.exports.assignWindows as (
  * console.log(exactWasm(CODES_BYTE, 15) >= 0); // true
  * ```
  */
-export const exactWasm = instance.exports.exact as (codesByte: number, qMax: number) => number;
+export function exactWasm(codesByte: number, qMax: number): number {
+  return wasm().exact(codesByte, qMax);
+}
 
 /**
  * The nine least-squares sums of the refit of the globals (see the \`refit\` listing):
@@ -225,7 +247,9 @@ export const exactWasm = instance.exports.exact as (codesByte: number, qMax: num
  * console.log(wasmF64(REFIT_BYTE, 9)[0]); // 256
  * ```
  */
-export const refitSums = instance.exports.refit as (qMax: number, codeMax: number) => void;
+export function refitSums(qMax: number, codeMax: number): void {
+  wasm().refit(qMax, codeMax);
+}
 
 /**
  * Loads the super-block of f32 values at byte \`src\` (see the \`load\` listing): values at
@@ -239,7 +263,9 @@ export const refitSums = instance.exports.refit as (qMax: number, codeMax: numbe
  * console.log(wasmF64(G_MAX_BYTE, 1)[0]); // 3
  * ```
  */
-export const loadBlockWasm = instance.exports.load as (src: number) => void;
+export function loadBlockWasm(src: number): void {
+  wasm().load(src);
+}
 
 /**
  * A Uint8Array view of the module's memory.
@@ -251,7 +277,7 @@ export const loadBlockWasm = instance.exports.load as (src: number) => void;
  * ```
  */
 export function wasmU8(byteOffset: number, length: number): Uint8Array {
-  return new Uint8Array(memory.buffer, byteOffset, length);
+  return new Uint8Array(wasm().mem.buffer, byteOffset, length);
 }
 
 /**
@@ -264,7 +290,7 @@ export function wasmU8(byteOffset: number, length: number): Uint8Array {
  * ```
  */
 export function wasmF32(byteOffset: number, length: number): Float32Array {
-  return new Float32Array(memory.buffer, byteOffset, length);
+  return new Float32Array(wasm().mem.buffer, byteOffset, length);
 }
 
 /**
@@ -277,17 +303,19 @@ export function wasmF32(byteOffset: number, length: number): Float32Array {
  * ```
  */
 export function wasmF64(byteOffset: number, length: number): Float64Array {
-  return new Float64Array(memory.buffer, byteOffset, length);
+  return new Float64Array(wasm().mem.buffer, byteOffset, length);
 }
 
 /**
- * The module's results: [0] the error of {@link rowErrors}' best candidate, [1…6] the
+ * The module's results: [0] the error of {@link bestCandidate}'s best candidate, [1…6] the
  * statistics of {@link anchorStats}.
  *
  * @example
  * ```ts
- * import { RESULTS } from "./compact_wasm.ts";
- * console.log(RESULTS.length); // 8
+ * import { results } from "./compact_wasm.ts";
+ * console.log(results().length); // 8
  * ```
  */
-export const RESULTS: Float64Array = wasmF64(0, 8);
+export function results(): Float64Array {
+  return wasmF64(0, 8);
+}

@@ -6,20 +6,102 @@
  */
 import type { Func } from "./wasm_asm.ts";
 import {
+  CAND_I_BYTE,
+  CAND_J_BYTE,
+  CAND_K_BYTE,
+  CAND_M_BYTE,
+  CAND_S_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
+  IOTA_BYTE,
   MINS_BYTE,
   REFIT_BYTE,
   STEPS_BYTE,
   XB32_BYTE,
   XB_BYTE,
 } from "./compact_wasm_memory.ts";
-import { GROUP_END, ROUND, ROW_CALL } from "./compact_wasm_model.ts";
+import { GROUP_END, PICK, PUSH_ONE, ROUND, STEP_OF_K } from "./compact_wasm_model.ts";
 
 /** f64 → i32 for values already clamped into [0, 255]. */
 const TO_I32 = "i32.trunc_sat_f64_s";
+
+/**
+ * Appends candidates (k, j0 … j1) with STEP_OF_K's s / iv to the list, four at a time: the mins
+ * demoted to f32 in pairs, the step, inverse and codes splatted. A store may run up to three
+ * entries past the row; the next row or the list's padding overwrites them.
+ */
+const PUSH_ROW = `local.get s f32.demote_f64 f32x4.splat local.set sv
+  local.get iv f32.demote_f64 f32x4.splat local.set iv4
+  local.get k i8x16.splat local.set kv
+  local.get j0 local.set j
+  block loop
+    local.get j local.get j1 i32.gt_s br_if 1
+    local.get c i32.const 2 i32.shl local.tee o
+    local.get j i32.const 3 i32.shl local.tee i v128.load ${MINS_BYTE} f32x4.demote_f64x2_zero
+    local.get i v128.load ${MINS_BYTE + 16} f32x4.demote_f64x2_zero shuffle.0145
+    v128.store ${CAND_M_BYTE}
+    local.get o local.get sv v128.store ${CAND_S_BYTE}
+    local.get o local.get iv4 v128.store ${CAND_I_BYTE}
+    local.get c local.get kv v128.store ${CAND_K_BYTE}
+    local.get c local.get j i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
+    v128.store ${CAND_J_BYTE}
+    local.get c i32.const 4 i32.add local.set c
+    local.get j i32.const 4 i32.add local.set j
+    br 0
+  end end
+  local.get c local.get j local.get j1 i32.sub i32.const 1 i32.sub i32.sub local.set c`;
+
+/** bitselect: `a` where the mask `c` is set, else `b` (lane by lane, as an `if` would). */
+const PICK2 = (a: string, b: string, c: string) => `${a} ${b} local.get ${c} v128.bitselect`;
+
+/**
+ * The q_min window of q_scale codes k and k + 1 (f64x2 lanes, the scalar rules lane by lane with
+ * selects for the branches, so no data-dependent branch is mispredicted): vA0 / vA1 the first and
+ * last code, vS the steps, vIv their inverses (0 for a zero step). The window reaches both ends of
+ * the group within half a step (centred when too short, two codes when it holds none, at most
+ * maxJ codes), clamped to [0, codeMax].
+ */
+const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.tee vS
+  local.get vQ f64x2.mul local.set vSpan
+  local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero f64x2.gt
+  v128.bitselect local.set vIv
+  local.get vHi local.get vSpan f64x2.sub local.get vHalf local.get vS f64x2.mul f64x2.sub local.set vA
+  local.get vLo local.get vHalf local.get vS f64x2.mul f64x2.add local.set vZ
+  local.get vA local.get vZ f64x2.gt local.set vC
+  local.get vHalf local.get vLo local.get vHi f64x2.add local.get vSpan f64x2.sub f64x2.mul local.set vT
+  ${PICK2("local.get vT", "local.get vA", "vC")} local.set vA
+  ${PICK2("local.get vT", "local.get vZ", "vC")} local.set vZ
+  local.get vA local.get vMb f64x2.sub local.get vJu f64x2.mul f64x2.ceil local.set vA0
+  local.get vZ local.get vMb f64x2.sub local.get vJu f64x2.mul f64x2.floor local.set vA1
+  local.get vA0 local.get vA1 f64x2.gt local.set vC
+  local.get vHalf local.get vA local.get vZ f64x2.add local.get v2Mb f64x2.sub f64x2.mul
+  local.get vJu f64x2.mul f64x2.floor local.set vT
+  ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
+  ${PICK2("local.get vT local.get vOne f64x2.add", "local.get vA1", "vC")} local.set vA1
+  local.get vA1 local.get vA0 f64x2.sub local.get vMaxj f64x2.ge local.set vC
+  local.get vHalf local.get vA0 local.get vA1 f64x2.add local.get vMaxj f64x2.sub local.get vOne
+  f64x2.add f64x2.mul f64x2.floor local.set vT
+  ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
+  ${PICK2("local.get vT local.get vMaxj f64x2.add local.get vOne f64x2.sub", "local.get vA1", "vC")}
+  local.set vA1
+  local.get vA0 local.get vZero f64x2.pmax local.set vA0
+  local.get vA1 local.get vCmf f64x2.pmin local.set vA1
+  local.get vA0 local.get vA1 f64x2.gt local.set vC
+  local.get vA1 local.get vZero f64x2.lt local.set vT
+  ${PICK2("local.get vZero", "local.get vCmf", "vT")} local.set vT
+  ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
+  ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1`;
+
+/** Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list. */
+function windowRow(lane: number): string {
+  return `local.get vS f64x2.extract_lane ${lane} local.set s
+    local.get vIv f64x2.extract_lane ${lane} local.set iv
+    local.get vA0 f64x2.extract_lane ${lane} ${TO_I32} local.set j0
+    local.get vA1 f64x2.extract_lane ${lane} ${TO_I32} local.set j1
+    ${PUSH_ROW}`;
+}
 
 /**
  * assignWindows(dScale, dMin, minBase, qMax, codeMax, spanF, maxK, maxJ) → Σ best errors:
@@ -32,20 +114,27 @@ const TO_I32 = "i32.trunc_sat_f64_s";
 export const ASSIGN_WINDOWS: Func = {
   params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64`,
   result: "f64",
-  locals: `g:i32 k:i32 khi:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32
-    kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64 khif:f64 s:f64 span:f64
-    a:f64 z:f64 a0:f64 a1:f64 c:f64 best:f64 total:f64`,
+  locals: `g:i32 k:i32 khi:i32 j:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32 c:i32 o:i32
+    kv:v128 sv:v128 iv4:v128 iv:f64 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
+    khif:f64 s:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
+    vA0:v128 vA1:v128 vIv:v128 vLo:v128 vHi:v128 vMb:v128 vJu:v128 vHalf:v128 v2Mb:v128
+    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128`,
   code: `
     local.get cm f64.convert_i32_s local.set cmf
+    local.get mb f64x2.splat local.set vMb  f64.const 2 local.get mb f64.mul f64x2.splat local.set v2Mb
+    local.get maxj f64x2.splat local.set vMaxj  local.get cmf f64x2.splat local.set vCmf
+    f64.const 0.5 f64x2.splat local.set vHalf  f64.const 1 f64x2.splat local.set vOne
+    local.get qmax f64x2.splat local.set vQ
     local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
     local.set kunit
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
-    local.set junit
+    local.tee junit f64x2.splat local.set vJu
     local.get dmin local.get cmf f64.div local.set dm
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
       local.get i f64.load ${G_MAX_BYTE} local.tee hi local.get lo f64.sub local.set r
+      local.get lo f64x2.splat local.set vLo  local.get hi f64x2.splat local.set vHi
       local.get r local.get qmax f64.mul local.get qmax f64.const 1 f64.add f64.div
       local.get kunit f64.mul f64.floor local.set klo
       local.get r local.get spanf f64.mul local.get dm f64.add local.get kunit f64.mul f64.ceil
@@ -55,47 +144,23 @@ export const ASSIGN_WINDOWS: Func = {
       local.get klo local.get khif f64.gt if local.get khif local.set klo end
       local.get khif local.get klo f64.sub local.get maxk f64.ge
       if local.get klo local.get maxk f64.add f64.const 1 f64.sub local.set khif end
-      ;; the warm start: the group's current codes
+      ;; the warm start: the group's current codes, first in the list
       local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
-      local.get g i32.load8_u ${CUR_J_BYTE} local.tee j0 local.tee j1 local.set bj
+      local.get g i32.load8_u ${CUR_J_BYTE} local.tee j local.set bj
       f64.const Infinity local.set best
-      ${ROW_CALL}
-      local.get g i32.load8_u ${CUR_K_BYTE} local.set bk
-      local.get g i32.load8_u ${CUR_J_BYTE} local.set bj
-      i32.const 0 f64.load 0 local.set best
+      i32.const 0 local.set c
+      ${STEP_OF_K} ${PUSH_ONE}
       local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
       block loop
         local.get k local.get khi i32.gt_s br_if 1
-        local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.tee s
-        local.get qmax f64.mul local.set span
-        local.get hi local.get span f64.sub f64.const 0.5 local.get s f64.mul f64.sub local.set a
-        local.get lo f64.const 0.5 local.get s f64.mul f64.add local.set z
-        local.get a local.get z f64.gt
-        if f64.const 0.5 local.get lo local.get hi f64.add local.get span f64.sub f64.mul
-          local.tee a local.set z end
-        local.get a local.get mb f64.sub local.get junit f64.mul f64.ceil local.set a0
-        local.get z local.get mb f64.sub local.get junit f64.mul f64.floor local.set a1
-        local.get a0 local.get a1 f64.gt
-        if
-          f64.const 0.5 local.get a local.get z f64.add f64.const 2 local.get mb f64.mul f64.sub
-          f64.mul local.get junit f64.mul f64.floor local.tee a0 f64.const 1 f64.add local.set a1
-        end
-        local.get a1 local.get a0 f64.sub local.get maxj f64.ge
-        if
-          f64.const 0.5 local.get a0 local.get a1 f64.add local.get maxj f64.sub f64.const 1 f64.add
-          f64.mul f64.floor local.tee c local.set a0
-          local.get c local.get maxj f64.add f64.const 1 f64.sub local.set a1
-        end
-        local.get a0 f64.const 0 f64.lt if f64.const 0 local.set a0 end
-        local.get a1 local.get cmf f64.gt if local.get cmf local.set a1 end
-        local.get a0 local.get a1 f64.gt
-        if f64.const 0 local.get cmf local.get a1 f64.const 0 f64.lt select
-          local.tee a0 local.set a1 end
-        local.get a0 ${TO_I32} local.set j0  local.get a1 ${TO_I32} local.set j1
-        ${ROW_CALL}
+        ${WINDOWS}
+        ${windowRow(0)}
+        local.get k local.get khi i32.lt_s
+        if local.get k i32.const 1 i32.add local.set k ${windowRow(1)} end
         local.get k i32.const 1 i32.add local.set k
         br 0
       end end
+      ${PICK}
       ${GROUP_END}
       br 0
     end end

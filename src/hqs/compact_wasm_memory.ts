@@ -19,7 +19,7 @@ export const PT_POS_BYTE: number = MINS_BYTE + 256 * 8;
 export const PT_ERR_BYTE: number = PT_POS_BYTE + 32 * MAX_POINTS * 8;
 /** Byte offset of the point counts (32 × u8; each group's list padded to an even length). */
 export const N_PTS_BYTE: number = PT_ERR_BYTE + 32 * MAX_POINTS * 8;
-/** Byte offset of the block's values as f32 (256 × f32), for {@link rowErrors}. */
+/** Byte offset of the block's values as f32 (256 × f32), for {@link bestCandidate}. */
 export const XB32_BYTE: number = N_PTS_BYTE + 64;
 /** Byte offset of the groups' minima (32 × f64). */
 export const G_MIN_BYTE: number = XB32_BYTE + 256 * 4;
@@ -44,6 +44,26 @@ export const CODES_BYTE: number = PT_COVER_BYTE + 16;
 export const FAST_CODES_BYTE: number = CODES_BYTE + 256;
 /** Byte offset of the nine least-squares sums {@link refitSums} leaves (9 × f64). */
 export const REFIT_BYTE: number = FAST_CODES_BYTE + 256;
+/**
+ * Most candidates in one group's list: the warm start and MAX_K × MAX_J window codes of the
+ * search (1 + 8 × 12), or two per model point (2 × MAX_POINTS), with room for the 16-byte
+ * stores and the padding of the list's last four.
+ */
+export const CAND_CAP: number = 128;
+/** Byte offset of the candidates' lattice starts (CAND_CAP × f32, 16-byte aligned). */
+export const CAND_M_BYTE: number = (REFIT_BYTE + 9 * 8 + 15) & ~15;
+/** Byte offset of the candidates' lattice steps (CAND_CAP × f32). */
+export const CAND_S_BYTE: number = CAND_M_BYTE + CAND_CAP * 4;
+/** Byte offset of the candidates' inverse steps (CAND_CAP × f32; 0 for a zero step). */
+export const CAND_I_BYTE: number = CAND_S_BYTE + CAND_CAP * 4;
+/** Byte offset of the candidates' q_scale codes (CAND_CAP × u8). */
+export const CAND_K_BYTE: number = CAND_I_BYTE + CAND_CAP * 4;
+/** Byte offset of the candidates' q_min codes (CAND_CAP × u8). */
+export const CAND_J_BYTE: number = CAND_K_BYTE + CAND_CAP;
+/** Byte offset of the bytes 0, 1, …, 15 (written when the module is instantiated). */
+export const IOTA_BYTE: number = CAND_J_BYTE + CAND_CAP;
+/** Byte offset of the f32 values 0, 1, 2, 3 (written when the module is instantiated). */
+export const IOTA4_BYTE: number = IOTA_BYTE + 16;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
 /** Super-blocks the input batch at {@link XIN_BYTE} holds. */

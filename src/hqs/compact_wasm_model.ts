@@ -1,18 +1,24 @@
 /**
  * The model-search kernels of the compact search (listings for `wasm_asm.ts`): the candidate
- * row (one group's squared errors for a row of lattice starts, f32x4 lanes), the anchored
+ * list (one group's squared errors for a list of lattices, four per f32x4), the anchored
  * least-squares statistics, the model error of a min grid, the model points and the exact
  * assignment from them. Function indices are fixed by `COMPACT_FUNCS` in `compact_wasm.ts`:
- * row is 0 and anchors 1 (`call 0`, `call 1`).
+ * cands is 0 and anchors 1 (`call 0`, `call 1`).
  *
  * @module
  */
 import type { Func } from "./wasm_asm.ts";
 import {
+  CAND_I_BYTE,
+  CAND_J_BYTE,
+  CAND_K_BYTE,
+  CAND_M_BYTE,
+  CAND_S_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
+  IOTA4_BYTE,
   MAX_POINTS,
   MINS_BYTE,
   N_PTS_BYTE,
@@ -35,70 +41,82 @@ export const ROUND = `local.get inv f64x2.mul local.get half f64x2.add f64x2.flo
 /** f32x4 codes of u = x − m: clamp(floor(u·inv + ½), 0, qMax). */
 const ROUND32 = `local.get inv f32x4.mul local.get half f32x4.add f32x4.floor
   local.get zero f32x4.pmax local.get vq f32x4.pmin`;
-function rowTerm(k: number): string {
-  return `local.get x${k} local.get m f32x4.sub local.tee u ${ROUND32} local.set q
-    local.get u local.get q local.get vstep f32x4.mul f32x4.sub local.tee u local.get u f32x4.mul`;
-}
-/** The lane vector of the candidate at jp + off into local `to`. */
-function rowAcc(off: number, to: string): string {
-  return `local.get jp f64.load ${off} f32.demote_f64 f32x4.splat local.set m
-    ${rowTerm(0)} ${rowTerm(1)} f32x4.add local.set ${to}`;
-}
-/** Candidate i + lane of a transposed four: its sum (lane of acc) against best. */
-function rowPick(lane: number): string {
-  return `local.get acc f32x4.extract_lane ${lane} f64.promote_f32 local.tee e local.get best f64.lt
-    if local.get e local.set best local.get i i32.const ${lane} i32.add local.set bi end`;
+/**
+ * The squared error of value k of the group (splatted in x{k}) on four candidates' lattices
+ * (lanes of m, s, inv): the same f32 operations, in the same order, as a scalar evaluation.
+ */
+function candTerm(k: number): string {
+  return `local.get x${k} local.get m f32x4.sub local.tee u ${ROUND32}
+    local.get s f32x4.mul local.set q
+    local.get u local.get q f32x4.sub local.tee u local.get u f32x4.mul`;
 }
 /**
- * row(xg, step, inv, qMax, jp, n, best) → the index of the candidate with the smallest error
- * strictly below `best`, or −1; that error goes to memory[0]. Candidate i is the lattice
- * (f64 at jp + 8i, step) on the group's 8 f32 values at byte xg. It runs in f32x4 lanes: the
- * values, the lattice (f32 tables) are exact in f32; the codes and the error may differ from an
- * f64 evaluation in the last bits, which only matters between near-equal candidates (the chosen
- * parameters are judged on the exact decode afterwards).
+ * Lane `lane` of the four running bests against the overall one (be, bi): a smaller error wins,
+ * an equal one only with a smaller index (the first best of the list, as a scan in order finds).
  */
-export const ROW: Func = {
-  params: "xg:i32 step:f64 inv1:f64 qmax:f64 jp:i32 n:i32 best:f64",
+function lanePick(lane: number): string {
+  return `local.get bv f32x4.extract_lane ${lane} f64.promote_f32 local.set e
+    local.get bix f32x4.extract_lane ${lane} f64.promote_f32 i32.trunc_sat_f64_s local.set c
+    local.get e local.get best f64.lt
+    if local.get e local.set best local.get c local.set bi
+    else
+      local.get e local.get best f64.eq local.get bi i32.const 0 i32.ge_s i32.and
+      local.get c local.get bi i32.lt_s i32.and
+      if local.get c local.set bi end
+    end`;
+}
+/**
+ * cands(xg, qMax, n, best) → the index of the first of the group's n listed candidates with the
+ * smallest error strictly below `best`, or −1; that error goes to memory[0]. Candidate i is the
+ * lattice (start, step, 1 / step) at CAND_M/S/I_BYTE + 4i, on the group's 8 f32 values at byte
+ * xg. Four candidates run at a time, one per f32x4 lane; a candidate's error is the f32 sum
+ * ((e0 + e4) + (e1 + e5)) + (e2 + e6) + (e3 + e7) of its values' squared errors (the order of
+ * the former row-by-row kernel, so the same candidate wins). Each lane keeps its own best (error
+ * and index, by selects) and the four are compared once at the end: no branch depends on the
+ * data inside the loop (an early exit on a partial sum pruned a fifth of the fours, and its
+ * mispredicted branches cost more than that saved; so did picking the best as it came). The
+ * values and the lattices (f32 tables) are exact in
+ * f32; the codes and the error may differ from an f64 evaluation in the last bits, which only
+ * matters between near-equal candidates (the chosen parameters are judged on the exact decode
+ * afterwards).
+ */
+export const CANDS: Func = {
+  params: "xg:i32 qmax:f64 n:i32 best:f64",
   result: "i32",
-  locals: `x0:v128 x1:v128 vstep:v128 inv:v128 vq:v128 half:v128 zero:v128
-    m:v128 u:v128 q:v128 acc:v128 a1:v128 a2:v128 a3:v128 e:f64 i:i32 bi:i32`,
+  locals: `x0:v128 x1:v128 x2:v128 x3:v128 x4:v128 x5:v128 x6:v128 x7:v128 vq:v128 half:v128
+    zero:v128 m:v128 s:v128 inv:v128 u:v128 q:v128 acc:v128 bv:v128 bix:v128 ix:v128 four:v128 e:f64 i:i32 bi:i32 c:i32`,
   code: `
-    local.get xg v128.load 0 local.set x0   local.get xg v128.load 16 local.set x1
-    local.get step f32.demote_f64 f32x4.splat local.set vstep
-    local.get inv1 f32.demote_f64 f32x4.splat local.set inv
+    ${
+    [0, 1, 2, 3, 4, 5, 6, 7].map((k) => `local.get xg v128.load32_splat ${4 * k} local.set x${k}`)
+      .join(" ")
+  }
     local.get qmax f32.demote_f64 f32x4.splat local.set vq
     f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
+    ;; the list's last four padded with the first candidate: a copy ties with it, and loses
+    local.get n i32.const 2 i32.shl local.tee c i32.const 0 v128.load32_splat ${CAND_M_BYTE}
+    v128.store ${CAND_M_BYTE}
+    local.get c i32.const 0 v128.load32_splat ${CAND_S_BYTE} v128.store ${CAND_S_BYTE}
+    local.get c i32.const 0 v128.load32_splat ${CAND_I_BYTE} v128.store ${CAND_I_BYTE}
     i32.const -1 local.set bi
-    ;; four candidates at a time: their lane vectors transposed, so that each sum is the same
-    ;; ((l0 + l1) + l2) + l3 as below; a lane can only win if it is ≤ best in f32
-    block loop
-      local.get i i32.const 4 i32.add local.get n i32.gt_s br_if 1
-      ${rowAcc(0, "acc")} ${rowAcc(8, "a1")} ${rowAcc(16, "a2")} ${rowAcc(24, "a3")}
-      local.get acc local.get a1 shuffle.0415 local.tee u
-      local.get a2 local.get a3 shuffle.0415 local.tee q shuffle.0145
-      local.get u local.get q shuffle.2367 f32x4.add
-      local.get acc local.get a1 shuffle.2637 local.tee u
-      local.get a2 local.get a3 shuffle.2637 local.tee q shuffle.0145 f32x4.add
-      local.get u local.get q shuffle.2367 f32x4.add local.tee acc
-      local.get best f32.demote_f64 f32x4.splat f32x4.le v128.any_true
-      if ${rowPick(0)} ${rowPick(1)} ${rowPick(2)} ${rowPick(3)} end
-      local.get i i32.const 4 i32.add local.set i
-      local.get jp i32.const 32 i32.add local.set jp
-      br 0
-    end end
+    local.get best f32.demote_f64 f32x4.splat local.set bv
+    i32.const 0 v128.load ${IOTA4_BYTE} local.set ix
+    f64.const 4 f32.demote_f64 f32x4.splat local.set four
     block loop
       local.get i local.get n i32.ge_s br_if 1
-      local.get jp f64.load 0 f32.demote_f64 f32x4.splat local.set m
-      ${rowTerm(0)} ${rowTerm(1)} f32x4.add
-      local.tee acc f32x4.extract_lane 0 local.get acc f32x4.extract_lane 1 f32.add
-      local.get acc f32x4.extract_lane 2 f32.add local.get acc f32x4.extract_lane 3 f32.add
-      f64.promote_f32 local.tee e
-      local.get best f64.lt
-      if local.get e local.set best local.get i local.set bi end
-      local.get i i32.const 1 i32.add local.set i
-      local.get jp i32.const 8 i32.add local.set jp
+      local.get i i32.const 2 i32.shl local.tee c v128.load ${CAND_M_BYTE} local.set m
+      local.get c v128.load ${CAND_S_BYTE} local.set s
+      local.get c v128.load ${CAND_I_BYTE} local.set inv
+      ${candTerm(0)} ${candTerm(4)} f32x4.add ${candTerm(1)} ${candTerm(5)} f32x4.add f32x4.add
+      ${candTerm(2)} ${candTerm(6)} f32x4.add f32x4.add
+      ${candTerm(3)} ${candTerm(7)} f32x4.add f32x4.add
+      local.tee acc local.get bv f32x4.lt local.set u
+      local.get acc local.get bv local.get u v128.bitselect local.set bv
+      local.get ix local.get bix local.get u v128.bitselect local.set bix
+      local.get ix local.get four f32x4.add local.set ix
+      local.get i i32.const 4 i32.add local.set i
       br 0
     end end
+    ${lanePick(0)} ${lanePick(1)} ${lanePick(2)} ${lanePick(3)}
     i32.const 0 local.get best f64.store 0
     local.get bi`,
 };
@@ -224,7 +242,7 @@ function anchorPoint(at: number): string {
 export const POINTS: Func = {
   params: "alpha:f64 kunit:f64 qmax:f64 cm:i32 slack:f64 win:i32 shift:f64",
   result: "",
-  locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32
+  locals: `g:i32 n:i32 k:i32 k1:i32 o:i32 i:i32 w:i32 xg:i32 p:i32 keep:i32
     lo:f64 hi:f64 s:f64 m0:f64 e:f64 sr:f64 sx:f64 v:f64 cut:f64 pa:f64 pb:f64 top:f64 bot:f64`,
   code: `
     f64.const -Infinity local.set top  f64.const Infinity local.set bot
@@ -297,24 +315,24 @@ export const POINTS: Func = {
       local.get cut local.get slack f64.add local.set cut
       i32.const 0 local.set i  i32.const 0 local.set w
       f64.const Infinity local.set pa  f64.const -Infinity local.set pb
+      ;; every point is copied to slot w, which only advances past a kept one: no branch on the
+      ;; data (a dropped point's copy is overwritten, or left past the count)
       block loop
         local.get i local.get n i32.ge_s br_if 1
-        local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
-        local.get cut f64.le
-        if
-          local.get o local.get w i32.add i32.const 3 i32.shl
-          local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_POS_BYTE}
-          local.tee v local.get pa f64.lt if local.get v local.set pa end
-          local.get v local.get pb f64.gt if local.get v local.set pb end
-          local.get v f64.store ${PT_POS_BYTE}
-          local.get o local.get w i32.add i32.const 3 i32.shl
-          local.get o local.get i i32.add i32.const 3 i32.shl f64.load ${PT_ERR_BYTE}
-          f64.store ${PT_ERR_BYTE}
-          local.get o local.get w i32.add
-          local.get o local.get i i32.add i32.load8_u ${PT_K_BYTE}
-          i32.store8 ${PT_K_BYTE}
-          local.get w i32.const 1 i32.add local.set w
-        end
+        local.get o local.get i i32.add i32.const 3 i32.shl local.tee p
+        f64.load ${PT_ERR_BYTE} local.tee e local.get cut f64.le local.set keep
+        local.get p f64.load ${PT_POS_BYTE} local.set v
+        local.get o local.get w i32.add i32.const 3 i32.shl local.tee p local.get v
+        f64.store ${PT_POS_BYTE}
+        local.get p local.get e f64.store ${PT_ERR_BYTE}
+        local.get o local.get w i32.add
+        local.get o local.get i i32.add i32.load8_u ${PT_K_BYTE}
+        i32.store8 ${PT_K_BYTE}
+        local.get v local.get pa local.get keep local.get v local.get pa f64.lt i32.and select
+        local.set pa
+        local.get v local.get pb local.get keep local.get v local.get pb f64.gt i32.and select
+        local.set pb
+        local.get w local.get keep i32.add local.set w
         local.get i i32.const 1 i32.add local.set i
         br 0
       end end
@@ -335,15 +353,30 @@ export const POINTS: Func = {
     i32.const 0 local.get bot f64.store ${PT_COVER_BYTE + 8}`,
 };
 
-/** Calls row on codes (k, j0 … j1) of group g and keeps the best in best / bk / bj. */
-export const ROW_CALL = `local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.set s
-  local.get g i32.const 32 i32.mul i32.const ${XB32_BYTE} i32.add
-  local.get s f64.const 1 local.get s f64.div f64.const 0 local.get s f64.const 0 f64.gt select
-  local.get qmax local.get j0 i32.const 3 i32.shl i32.const ${MINS_BYTE} i32.add
-  local.get j1 local.get j0 i32.sub i32.const 1 i32.add local.get best call 0 local.tee i
-  i32.const 0 i32.ge_s
-  if i32.const 0 f64.load 0 local.set best local.get k local.set bk
-    local.get j0 local.get i i32.add local.set bj end`;
+/**
+ * Sets s = steps[k] and iv = its f32 inverse (0 for a zero step), as the candidates store them.
+ */
+export const STEP_OF_K = `local.get k i32.const 3 i32.shl f64.load ${STEPS_BYTE} local.tee s
+  f64.const 1 local.get s f64.div f64.const 0 local.get s f64.const 0 f64.gt select local.set iv`;
+
+/** Appends candidate (k, j) with STEP_OF_K's s / iv to the list (c entries so far). */
+export const PUSH_ONE = `local.get c i32.const 2 i32.shl local.tee o
+  local.get j i32.const 3 i32.shl f64.load ${MINS_BYTE} f32.demote_f64 f32.store ${CAND_M_BYTE}
+  local.get o local.get s f32.demote_f64 f32.store ${CAND_S_BYTE}
+  local.get o local.get iv f32.demote_f64 f32.store ${CAND_I_BYTE}
+  local.get c local.get k i32.store8 ${CAND_K_BYTE}
+  local.get c local.get j i32.store8 ${CAND_J_BYTE}
+  local.get c i32.const 1 i32.add local.set c`;
+
+/**
+ * Runs cands on group g's list of c candidates: its best, if any beats Infinity, becomes
+ * (bk, bj) with its error in best.
+ */
+export const PICK = `local.get g i32.const 32 i32.mul i32.const ${XB32_BYTE} i32.add local.get qmax
+  local.get c f64.const Infinity call 0 local.tee i i32.const 0 i32.ge_s
+  if i32.const 0 f64.load 0 local.set best
+    local.get i i32.load8_u ${CAND_K_BYTE} local.set bk
+    local.get i i32.load8_u ${CAND_J_BYTE} local.set bj end`;
 
 /** Stores group g's (bk, bj) and adds its error to total; the loop's tail. */
 export const GROUP_END = `local.get g local.get bk i32.store8 ${CUR_K_BYTE}
@@ -358,28 +391,31 @@ export const GROUP_END = `local.get g local.get bk i32.store8 ${CUR_K_BYTE}
 export const ASSIGN_POINTS: Func = {
   params: "mb:f64 junit:f64 qmax:f64 cm:i32",
   result: "f64",
-  locals: `g:i32 p:i32 pend:i32 k:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32
-    s:f64 best:f64 t:f64 total:f64`,
+  locals: `g:i32 p:i32 pend:i32 k:i32 j:i32 i:i32 bk:i32 bj:i32 c:i32 o:i32
+    s:f64 iv:f64 best:f64 t:f64 total:f64`,
   code: `
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const ${MAX_POINTS} i32.mul local.tee p
       local.get g i32.load8_u ${N_PTS_BYTE} i32.add local.set pend
       f64.const Infinity local.set best  i32.const 0 local.set bk  i32.const 0 local.set bj
+      i32.const 0 local.set c
       block loop
         local.get p local.get pend i32.ge_s br_if 1
         local.get p i32.load8_u ${PT_K_BYTE} local.set k
+        ${STEP_OF_K}
         local.get p i32.const 3 i32.shl f64.load ${PT_POS_BYTE} local.get mb f64.sub
         local.get junit f64.mul f64.floor local.tee t f64.const 0 f64.lt
         if f64.const 0 local.set t end
         local.get t local.get cm f64.convert_i32_s f64.gt if local.get cm f64.convert_i32_s local.set t end
-        local.get t i32.trunc_sat_f64_s local.tee j0
-        local.get j0 i32.const 1 i32.add local.get j0 local.get j0 local.get cm i32.lt_s select
-        local.set j1
-        ${ROW_CALL}
+        local.get t i32.trunc_sat_f64_s local.set j
+        ${PUSH_ONE}
+        local.get j local.get cm i32.lt_s
+        if local.get j i32.const 1 i32.add local.set j ${PUSH_ONE} end
         local.get p i32.const 1 i32.add local.set p
         br 0
       end end
+      ${PICK}
       ${GROUP_END}
       br 0
     end end

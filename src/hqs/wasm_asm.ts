@@ -108,6 +108,17 @@ const OPS: Record<string, [number[], string]> = {
   "i64.reinterpret_f64": [[0xbd], ""],
   "f64.reinterpret_i64": [[0xbf], ""],
   "i32.eq": [[0x46], ""],
+  "v128.load32_splat": [[0xfd, 0x09, 2], "u"],
+  "f32x4.lt": [[0xfd, 0x43], ""],
+  "i8x16.splat": [[0xfd, 0x0f], ""],
+  "i8x16.add": [[0xfd, 0x6e], ""],
+  "f64x2.ceil": [[0xfd, 0x74], ""],
+  "f64x2.lt": [[0xfd, 0x49], ""],
+  "f64x2.gt": [[0xfd, 0x4a], ""],
+  "f64x2.ge": [[0xfd, 0x4c], ""],
+  "v128.bitselect": [[0xfd, 0x52], ""],
+  "f64x2.div": [[0xfd, 0xf3, 0x01], ""],
+  "else": [[0x05], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
