@@ -11,12 +11,14 @@
  * assignments (at most 2⁶, in Gray-code order so each costs a few flops), fits the best one,
  * rounds the fit to f16, and polishes it over neighbouring f16 patterns through the format's own
  * round trip. The min/max start is always a candidate, so the result is never worse than the
- * fast path.
+ * fast path. The two candidates' round trips run in WebAssembly SIMD (search_wasm.ts), a chunk
+ * of groups at a time, after the search has chosen them in JavaScript.
  *
  * @module
  */
 import { f16Table, f32ToF16Bits, f32ToF16BitsSaturated } from "./f16.ts";
 import { HQS_GROUP, type HqsSearch } from "./kernel.ts";
+import { PAIR_CHUNK, pairKernel } from "./search_wasm.ts";
 
 /** Smallest range the fast path stores (reference EPS, §7.1). */
 export const HQS_EPS = 1e-7;
@@ -80,11 +82,7 @@ export function groupSqErr(
   return evalCodes(x, off, minBits, rangeBits, qmax);
 }
 
-// Codes of the last candidate evaluated, and of the best one so far.
-const qTmp = new Uint8Array(HQS_GROUP);
-const qBest = new Uint8Array(HQS_GROUP);
-
-/** {@link groupSqErr}, also leaving the group's codes in qTmp. */
+/** {@link groupSqErr}: the scalar twin of the SIMD round trip in search_wasm.ts. */
 function evalCodes(
   x: Float32Array,
   off: number,
@@ -102,7 +100,6 @@ function evalCodes(
     const t = fround(fround(fround(v - m) / s) * qmax) + 0.5;
     // t ≥ 0.5 on the middle branch, so truncation is floor: round half away from zero, clamped.
     const q = Math.min(Math.max(t, 0), qmax) | 0;
-    qTmp[k] = q;
     const e = v - fround(m + q * step);
     err += e * e;
   }
@@ -117,26 +114,30 @@ const unc = new Int32Array(2 * HQS_GROUP);
 const u2f1 = new Float64Array(2 * HQS_GROUP);
 const uy = new Float64Array(2 * HQS_GROUP);
 
-let bestMin = 0;
-let bestRange = 0;
 // Doubles live in a typed array rather than module-level `let`s: storing a double into a
 // module variable boxes it, which allocated per candidate and showed up as GC time.
-const DBL = new Float64Array(2);
-const BEST_ERR = 0;
-const ENC_SCORE = 1;
+const DBL = new Float64Array(1);
+const ENC_SCORE = 0;
 
-function consider(x: Float32Array, off: number, mb: number, sb: number, qmax: number): void {
-  const e = evalCodes(x, off, mb, sb, qmax);
-  if (e < DBL[BEST_ERR]) {
-    DBL[BEST_ERR] = e;
-    bestMin = mb;
-    bestRange = sb;
-    for (let k = 0; k < HQS_GROUP; k++) qBest[k] = qTmp[k];
-  }
-}
+// The candidates of a chunk's groups: f16 bits here, their values in the kernel's `par` (per
+// group: min, range of the min/max start at 0, 1; of the fit at 4, 5, range 0 when there is none).
+const MIN1 = new Uint16Array(PAIR_CHUNK);
+const RANGE1 = new Uint16Array(PAIR_CHUNK);
+const MIN2 = new Uint16Array(PAIR_CHUNK);
+const RANGE2 = new Uint16Array(PAIR_CHUNK);
 
-/** Searches one group; leaves the result in bestMin / bestRange / DBL[BEST_ERR]. */
-function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): void {
+/**
+ * Chooses the candidates of one group (chunk slot `g`): the min/max start, and with `mse` the
+ * rounded least-squares fit. Their round trips, and the choice between them, are the kernel's.
+ */
+function searchGroup(
+  x: Float32Array,
+  off: number,
+  qmax: number,
+  mse: boolean,
+  par: Float32Array,
+  g: number,
+): void {
   let mn = x[off];
   let mx = mn;
   // Strict comparisons keep the first of equal values (0 before −0), as the reference does.
@@ -151,11 +152,15 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   const r32 = fround(mx - mn);
   const sb = f32ToF16BitsSaturated(r32 > HQS_EPS ? r32 : HQS_EPS);
   const mb = f32ToF16BitsSaturated(mn);
-  bestMin = mb;
-  bestRange = sb;
-  DBL[BEST_ERR] = Infinity;
-  consider(x, off, mb, sb, qmax);
-  if (!mse || DBL[BEST_ERR] === 0) return;
+  MIN1[g] = mb;
+  RANGE1[g] = sb;
+  const p = 8 * g;
+  par[p] = T[mb];
+  par[p + 1] = T[sb];
+  par[p + 5] = 0;
+  // A group the start already fits exactly is searched all the same: the fit can only tie, and
+  // ties keep the start.
+  if (!mse) return;
 
   const range = mx - mn;
   if (!(range > 0)) return;
@@ -187,7 +192,7 @@ function searchGroup(x: Float32Array, off: number, qmax: number, mse: boolean): 
   }
   const inv = 1 / HQS_GROUP;
   const d = (c - sy * a * inv) / (b - a * a * inv);
-  tryFit(x, off, d * qmax, mn, sy, a, qmax);
+  tryFit(d * qmax, mn, sy, a, qmax, par, g);
 }
 
 // Elements whose lattice position is within 1/4 of an integer keep the nearest code; the others
@@ -334,27 +339,34 @@ function enumerate(top: number, sy: number, base: number): void {
 
 /**
  * Rounds the continuous fit (range `sFit`) to f16, refits the min for that rounded step and the
- * chosen assignment, rounds it, and tries the pair through the real round trip. (Trying the
- * neighbouring f16 patterns as well changed the total error by under 0.01 % on Gaussian data.)
+ * chosen assignment, rounds it, and makes the pair the group's second candidate unless the min
+ * is not finite. (Trying the neighbouring f16 patterns as well changed the total error by under
+ * 0.01 % on Gaussian data.)
  */
 function tryFit(
-  x: Float32Array,
-  off: number,
   sFit: number,
   mn: number,
   sy: number,
   a: number,
   qmax: number,
+  par: Float32Array,
+  g: number,
 ): void {
   let sb = f16Bits(sFit);
   if (sb < 1) sb = 1;
   if (sb >= 0x7c00) return;
   const step = fround(T[sb] / qmax);
-  consider(x, off, f16Bits(mn + (sy - step * a) / HQS_GROUP), sb, qmax);
+  const mb = f16Bits(mn + (sy - step * a) / HQS_GROUP);
+  if ((mb & 0x7c00) === 0x7c00) return;
+  MIN2[g] = mb;
+  RANGE2[g] = sb;
+  par[8 * g + 4] = T[mb];
+  par[8 * g + 5] = T[sb];
 }
 
 /**
- * The CPU search backend: deterministic, allocation-free per group.
+ * The CPU search backend: deterministic, allocation-free per group. Its WebAssembly module is
+ * instantiated on the first call.
  *
  * @example
  * ```ts
@@ -374,13 +386,21 @@ export const CPU_SEARCH: HqsSearchBackend = {
   searchGroups(groups, nGroups, qmax, search, out) {
     const mse = search === "mse";
     const { minBits, rangeBits, sqErr, codes } = out;
-    for (let g = 0; g < nGroups; g++) {
-      searchGroup(groups, g * HQS_GROUP, qmax, mse);
-      minBits[g] = bestMin;
-      rangeBits[g] = bestRange;
-      sqErr[g] = DBL[BEST_ERR];
-      const c0 = g * HQS_GROUP;
-      for (let k = 0; k < HQS_GROUP; k++) codes[c0 + k] = qBest[k];
+    const k = pairKernel();
+    const { par, win } = k;
+    for (let g0 = 0; g0 < nGroups; g0 += PAIR_CHUNK) {
+      const n = Math.min(PAIR_CHUNK, nGroups - g0);
+      const x0 = g0 * HQS_GROUP;
+      k.x.set(groups.subarray(x0, x0 + n * HQS_GROUP));
+      for (let g = 0; g < n; g++) searchGroup(groups, x0 + g * HQS_GROUP, qmax, mse, par, g);
+      k.pairs(n, qmax);
+      for (let g = 0; g < n; g++) {
+        const second = win[g] !== 0;
+        minBits[g0 + g] = second ? MIN2[g] : MIN1[g];
+        rangeBits[g0 + g] = second ? RANGE2[g] : RANGE1[g];
+      }
+      sqErr.set(k.err.subarray(0, n), g0);
+      codes.set(k.codes.subarray(0, n * HQS_GROUP), x0);
     }
   },
 };

@@ -119,6 +119,13 @@ const OPS: Record<string, [number[], string]> = {
   "v128.bitselect": [[0xfd, 0x52], ""],
   "f64x2.div": [[0xfd, 0xf3, 0x01], ""],
   "else": [[0x05], ""],
+  "f32x4.div": [[0xfd, 0xe7, 0x01], ""],
+  "i32x4.trunc_sat_f32x4_s": [[0xfd, 0xf8, 0x01], ""],
+  "i16x8.narrow_i32x4_u": [[0xfd, 0x86, 0x01], ""],
+  "i8x16.narrow_i16x8_u": [[0xfd, 0x66], ""],
+  "i64x2.extract_lane": [[0xfd, 0x1d], "u"],
+  "i64.store": [[0x37, 3], "u"],
+  "i32.load": [[0x28, 2], "u"],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
