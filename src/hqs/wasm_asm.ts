@@ -126,6 +126,20 @@ const OPS: Record<string, [number[], string]> = {
   "i64x2.extract_lane": [[0xfd, 0x1d], "u"],
   "i64.store": [[0x37, 3], "u"],
   "i32.load": [[0x28, 2], "u"],
+  "i32.store": [[0x36, 2], "u"],
+  "f64.abs": [[0x99], ""],
+  "i64.shl": [[0x86], ""],
+  "i64.shr_u": [[0x88], ""],
+  "i64.or": [[0x84], ""],
+  "i64.extend_i32_s": [[0xac], ""],
+  "i32.wrap_i64": [[0xa7], ""],
+  "i32.shr_s": [[0x75], ""],
+  "i32.shr_u": [[0x76], ""],
+  "i32.xor": [[0x73], ""],
+  "i32.ctz": [[0x68], ""],
+  "i32.ne": [[0x47], ""],
+  "i32.ge_u": [[0x4f], ""],
+  "else": [[0x05], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
