@@ -7,16 +7,19 @@
  *
  * The "mse" search does not scan a grid. For a fixed code assignment q, the best (min, step) is a
  * two-parameter least-squares fit of x ≈ min + q · step, in closed form. Around the min/max lattice
- * every interior element's code is its floor or its ceiling, so the search enumerates those
- * assignments (at most 2⁶, in Gray-code order so each costs a few flops), fits the best one,
- * rounds the fit to f16, and polishes it over neighbouring f16 patterns through the format's own
- * round trip. The min/max start is always a candidate, so the result is never worse than the
- * fast path. The two candidates' round trips run in WebAssembly SIMD (search_wasm.ts), a chunk
- * of groups at a time, after the search has chosen them in JavaScript.
+ * (and the one with top code Qmax − 1) every interior element's code is its floor or its ceiling,
+ * so the search enumerates those assignments (at most 2⁶ per lattice, in Gray-code order so each
+ * costs a few flops), refits the best one, rounds the fit to f16, and keeps it when its round trip
+ * beats the min/max start's strictly. The start is always a candidate, so the result is never
+ * worse than the fast path.
+ *
+ * The search runs in WebAssembly (search_wasm.ts, with SIMD for the round trips), a chunk of groups
+ * per call; `tests/_hqs_search_twin.ts` is its scalar JavaScript twin, which the tests hold it to
+ * bit for bit.
  *
  * @module
  */
-import { f16Table, f32ToF16Bits, f32ToF16BitsSaturated } from "./f16.ts";
+import { f16Table } from "./f16.ts";
 import { HQS_GROUP, type HqsSearch } from "./kernel.ts";
 import { SEARCH_CHUNK, searchKernel } from "./search_wasm.ts";
 
@@ -57,7 +60,6 @@ export interface HqsSearchBackend {
 
 const T = f16Table();
 const fround = Math.fround;
-const f16Bits = f32ToF16Bits;
 
 /**
  * Squared error of one group's round trip with parameters (`minBits`, `rangeBits`), exactly as
@@ -79,17 +81,6 @@ export function groupSqErr(
   rangeBits: number,
   qmax: number,
 ): number {
-  return evalCodes(x, off, minBits, rangeBits, qmax);
-}
-
-/** {@link groupSqErr}: the scalar twin of the SIMD round trip in search_wasm.ts. */
-function evalCodes(
-  x: Float32Array,
-  off: number,
-  minBits: number,
-  rangeBits: number,
-  qmax: number,
-): number {
   const m = T[minBits];
   const s = T[rangeBits];
   if (!(s > 0) || s === Infinity || m - m !== 0) return Infinity;
@@ -105,14 +96,6 @@ function evalCodes(
   }
   return err;
 }
-
-// Scratch for one group, reused across groups (no allocation per group).
-const yv = new Float64Array(HQS_GROUP);
-// Undecided elements of the two lattices (classify), at offsets 0 and HQS_GROUP.
-const unc = new Int32Array(2 * HQS_GROUP);
-// 2·floor + 1 and y of each undecided element, by its position in unc (the Gray-code bit).
-const u2f1 = new Float64Array(2 * HQS_GROUP);
-const uy = new Float64Array(2 * HQS_GROUP);
 
 /**
  * The CPU search backend: deterministic, allocation-free per group. Its WebAssembly module is

@@ -1,8 +1,8 @@
 /**
- * The legacy (HQ4K/HQ5K) group search of search.ts in WebAssembly: for a chunk of groups, the
- * min/max start, the floor/ceiling enumeration and its rounded fit (scalar f64, the operations of
- * the JavaScript twin in the same order), then both candidates' round trips in SIMD and the better
- * of the two. The round trip is `evalCodes`' to the bit: f32 lanes for the codes (an f32
+ * The legacy (HQ4K/HQ5K) group search (method: search.ts) in WebAssembly: for a chunk of groups,
+ * the min/max start, the floor/ceiling enumeration and its rounded fit (scalar f64, the operations
+ * of the JavaScript twin `tests/_hqs_search_twin.ts` in the same order, so the same roundings),
+ * then both candidates' round trips in SIMD and the better of the two. The round trip is `evalCodes`' to the bit: f32 lanes for the codes (an f32
  * operation rounds exactly as `Math.fround` of the double one), f64 lanes for the decode and the
  * error, summed in element order. The module is assembled on first use, not at import.
  *
@@ -36,7 +36,11 @@ const UNC_BYTE = UY_BYTE + 2 * HQS_GROUP * 8;
 const T_BYTE = 3 * 65536;
 const PAGES = 3 + 4;
 
-/** Just below 1: see the division skip in search.ts's enumerate. */
+/**
+ * Just below 1. Skipping the division when score ≤ best is certain: if P ≤ fl(fl(B·(1 − 2⁻⁵⁰))·sqq)
+ * then P/sqq < B exactly (two roundings of at most 2⁻⁵³ each cannot undo 2⁻⁵⁰), so the correctly
+ * rounded quotient is ≤ B and would not have won either.
+ */
 const PRUNE_MARGIN = 1 - 2 ** -50;
 const EIGHT = Array.from({ length: HQS_GROUP }, (_, k) => k);
 
@@ -70,7 +74,14 @@ const CALL_F16 = "call 0";
 /** f32 value of the f16 bits on the stack. */
 const DECODE = `i32.const 2 i32.shl f32.load ${T_BYTE}`;
 
-/** Classifies element k on lattice l (search.ts's classify, one block of it). */
+/**
+ * Classifies element k on lattice l (top Qmax for l = 0, Qmax − 1 for l = 1): it keeps its nearest
+ * code when its lattice position is within 1/4 of an integer (1/4 loses under 0.01 % of error on
+ * Gaussian data and halves the enumeration; 4 · fraction is exact, so the tests are exact), else
+ * it is undecided between floor and ceiling and joins the lattice's list (2·floor + 1, y, k). The
+ * lattice's sums a, b, c start from the all-floor-or-forced assignment. The min element has y = 0
+ * and is never undecided; the max lands on top by the clamp or as forced.
+ */
 function classify(k: number, l: number): string {
   const top = `top${l}`, nu = `nu${l}`, forced = `forced${l}`;
   return `
@@ -96,7 +107,12 @@ function classify(k: number, l: number): string {
     local.get c${l} local.get f local.get y${k} f64.mul f64.add local.set c${l}`;
 }
 
-/** Enumerates lattice l's floor/ceiling assignments (search.ts's enumerate). */
+/**
+ * Enumerates lattice l's floor/ceiling assignments in Gray-code order (step j flips undecided
+ * element ctz(j), adding or subtracting its terms), keeping the best least-squares score
+ * (explained variance of the fit, larger is better; strictly better wins, so lattice 0 first) in
+ * best, and the winner as etop and emask (bit k: element k takes the ceiling).
+ */
 function enumerate(l: number): string {
   const base = l * HQS_GROUP;
   return `
@@ -151,8 +167,9 @@ function enumerate(l: number): string {
 }
 
 /**
- * The fit's candidate (search.ts's searchGroup from the min/max start on, and tryFit): leaves the
- * block (no candidate) wherever the JavaScript returns early.
+ * The fit's candidate (the twin's searchGroup from the min/max start on, and tryFit): leaves the
+ * block (no candidate) wherever the JavaScript returns early. Unlike the twin it also searches
+ * groups the start fits exactly: there the fit can only tie, and ties keep the start.
  */
 const FIT = `
   local.get mx local.get mn f64.sub local.tee range f64.const 0 f64.gt i32.eqz br_if 0
