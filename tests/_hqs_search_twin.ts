@@ -8,7 +8,8 @@
  */
 import { f16Table, f32ToF16Bits, f32ToF16BitsSaturated } from "../src/hqs/f16.ts";
 import { HQS_GROUP, type HqsSearch } from "../src/hqs/kernel.ts";
-import { type GroupParams, HQS_EPS } from "../src/hqs/search.ts";
+import { refCode } from "./_hqs_reference.ts";
+import { type GroupParams, groupSqErr, HQS_EPS } from "../src/hqs/search.ts";
 
 const T = f16Table();
 const fround = Math.fround;
@@ -18,29 +19,10 @@ const f16Bits = f32ToF16Bits;
 const qTmp = new Uint8Array(HQS_GROUP);
 const qBest = new Uint8Array(HQS_GROUP);
 
-/** {@link groupSqErr}, also leaving the group's codes in qTmp. */
-function evalCodes(
-  x: Float32Array,
-  off: number,
-  minBits: number,
-  rangeBits: number,
-  qmax: number,
-): number {
-  const m = T[minBits];
-  const s = T[rangeBits];
-  if (!(s > 0) || s === Infinity || m - m !== 0) return Infinity;
-  const step = fround(s / qmax);
-  let err = 0;
-  for (let k = 0; k < HQS_GROUP; k++) {
-    const v = x[off + k];
-    const t = fround(fround(fround(v - m) / s) * qmax) + 0.5;
-    // t ≥ 0.5 on the middle branch, so truncation is floor: round half away from zero, clamped.
-    const q = Math.min(Math.max(t, 0), qmax) | 0;
-    qTmp[k] = q;
-    const e = v - fround(m + q * step);
-    err += e * e;
-  }
-  return err;
+/** The group's round-trip error with (`mb`, `sb`), as groupSqErr; its codes go to qTmp. */
+function evalCodes(x: Float32Array, off: number, mb: number, sb: number, qmax: number): number {
+  for (let k = 0; k < HQS_GROUP; k++) qTmp[k] = refCode(x[off + k], T[mb], T[sb], qmax);
+  return groupSqErr(x, off, mb, sb, qmax);
 }
 
 // Scratch for one group, reused across groups (no allocation per group).
@@ -139,78 +121,49 @@ const NU = new Int32Array(2);
 const FORCED = new Int32Array(2);
 
 /**
- * Classifies every element on both lattices (top = `qmax` and `qmax − 1`) in one pass over the
- * group: on each, an element keeps its nearest code or is undecided between floor and ceiling
- * (filling u2f1 / uy / unc at offsets 0 and HQS_GROUP), and the sums of the starting assignment
- * go to SUMS / NU / FORCED. Each lattice's operations are those of a separate pass, in the same
- * order, so the sums are bit-identical. The two blocks are written out rather than shared
- * through a helper with typed-array state so that both lattices' sums stay in registers.
+ * Classifies every element on both lattices (top = `qmax` and `qmax − 1`): on each, an element
+ * keeps its nearest code or is undecided between floor and ceiling (filling u2f1 / uy / unc at
+ * offsets 0 and HQS_GROUP), and the sums of the starting assignment go to SUMS / NU / FORCED.
+ * An element within 1/4 of an integer keeps its nearest code (1/4 loses under 0.01 % of error on
+ * Gaussian data and halves the enumeration).
  */
 function classify(qmax: number, range: number): void {
-  const top0 = qmax;
-  const top1 = qmax - 1;
-  const scale0 = top0 / range;
-  const scale1 = top1 / range;
-  let a0 = 0, b0 = 0, c0 = 0, nu0 = 0, forced0 = 0;
-  let a1 = 0, b1 = 0, c1 = 0, nu1 = HQS_GROUP, forced1 = 0;
-  // No special case for the min and max elements: the min has y = 0, so f = 0 and it is never
-  // undecided; the max has t within a few ulps of top, so it lands on top either by the clamp or
-  // as "forced". A forced bit at the max is harmless: the refit sets the max to top regardless.
-  // The 0/1 flags keep the undecided/forced classification free of unpredictable branches.
-  for (let k = 0; k < HQS_GROUP; k++) {
-    const y = yv[k];
-    {
-      const t = y * scale0;
+  for (let l = 0; l < 2; l++) {
+    const top = qmax - l;
+    const scale = top / range;
+    const base = l * HQS_GROUP;
+    let a = 0, b = 0, c = 0, nu = base, forced = 0;
+    // No special case for the min and max elements: the min has y = 0, so f = 0 and it is never
+    // undecided; the max has t within a few ulps of top, so it lands on top either by the clamp
+    // or as "forced". A forced bit at the max is harmless: the refit sets the max to top anyway.
+    for (let k = 0; k < HQS_GROUP; k++) {
+      const y = yv[k];
+      const t = y * scale;
       let f = Math.floor(t);
       const frac = t - f;
-      if (f >= top0) f = top0;
+      if (f >= top) f = top;
       else {
         // frac · 4 is exact, so frac > 3/4 ⇔ ceil(4·frac) = 4 and frac ≥ 1/4 ⇔ floor(4·frac) ≥ 1.
         const q4 = frac * 4;
         const up = (Math.ceil(q4) | 0) >> 2;
         const und = (((Math.floor(q4) | 0) + 3) >> 2) - up;
-        u2f1[nu0] = 2 * f + 1;
-        uy[nu0] = y;
-        unc[nu0] = k;
-        nu0 += und;
+        u2f1[nu] = 2 * f + 1;
+        uy[nu] = y;
+        unc[nu] = k;
+        nu += und;
         f += up;
-        forced0 |= up << k;
+        forced |= up << k;
       }
-      a0 += f;
-      b0 += f * f;
-      c0 += f * y;
+      a += f;
+      b += f * f;
+      c += f * y;
     }
-    {
-      const t = y * scale1;
-      let f = Math.floor(t);
-      const frac = t - f;
-      if (f >= top1) f = top1;
-      else {
-        const q4 = frac * 4;
-        const up = (Math.ceil(q4) | 0) >> 2;
-        const und = (((Math.floor(q4) | 0) + 3) >> 2) - up;
-        u2f1[nu1] = 2 * f + 1;
-        uy[nu1] = y;
-        unc[nu1] = k;
-        nu1 += und;
-        f += up;
-        forced1 |= up << k;
-      }
-      a1 += f;
-      b1 += f * f;
-      c1 += f * y;
-    }
+    SUMS[3 * l] = a;
+    SUMS[3 * l + 1] = b;
+    SUMS[3 * l + 2] = c;
+    NU[l] = nu - base;
+    FORCED[l] = forced;
   }
-  SUMS[0] = a0;
-  SUMS[1] = b0;
-  SUMS[2] = c0;
-  SUMS[3] = a1;
-  SUMS[4] = b1;
-  SUMS[5] = c1;
-  NU[0] = nu0;
-  NU[1] = nu1 - HQS_GROUP;
-  FORCED[0] = forced0;
-  FORCED[1] = forced1;
 }
 
 /**
