@@ -288,14 +288,16 @@ const SEARCH: Func = {
     EIGHT.map((k) => `local.get px f32.load ${X_BYTE + 4 * k} f64.promote_f32 local.set x${k}`)
       .join("\n")
   }
-      ;; strict comparisons keep the first of equal values (0 before −0)
-      local.get x0 local.tee mn local.set mx
-      ${
-    EIGHT.slice(1).map((k) => `
-      local.get x${k} local.get mn local.get x${k} local.get mn f64.lt select local.set mn
-      local.get x${k} local.get mx local.get x${k} local.get mx f64.gt select local.set mx`)
-      .join("\n")
-  }
+      ;; min and max as the scalar folds with strict comparisons give them (the first of equal
+      ;; values: 0 before −0): a tree of pmin / pmax whose left operand is always the earlier block
+      local.get px v128.load ${X_BYTE} local.set v0
+      local.get px v128.load ${X_BYTE + 16} local.set v1
+      local.get v0 local.get v1 shuffle.0246 local.get v0 local.get v1 shuffle.1357 f32x4.pmin
+      local.tee vt local.get vt local.get vt shuffle.1032 f32x4.pmin
+      local.tee vt local.get vt local.get vt shuffle.2301 f32x4.pmin f32x4.extract_lane 0 f64.promote_f32 local.set mn
+      local.get v0 local.get v1 shuffle.0246 local.get v0 local.get v1 shuffle.1357 f32x4.pmax
+      local.tee vt local.get vt local.get vt shuffle.1032 f32x4.pmax
+      local.tee vt local.get vt local.get vt shuffle.2301 f32x4.pmax f32x4.extract_lane 0 f64.promote_f32 local.set mx
       ;; the min/max start: f32 range floored at EPS, both saturated to f16
       local.get mx local.get mn f64.sub f32.demote_f64 f64.promote_f32 local.tee r32
       f64.const 1e-7 local.get r32 f64.const 1e-7 f64.gt select
@@ -310,9 +312,9 @@ const SEARCH: Func = {
         ${FIT}
       end
       ;; both round trips
-      local.get px v128.load ${X_BYTE} local.tee v0 f64x2.promote_low_f32x4 local.set p0
+      local.get v0 f64x2.promote_low_f32x4 local.set p0
       local.get v0 local.get v0 shuffle.2301 f64x2.promote_low_f32x4 local.set p1
-      local.get px v128.load ${X_BYTE + 16} local.tee v1 f64x2.promote_low_f32x4 local.set p2
+      local.get v1 f64x2.promote_low_f32x4 local.set p2
       local.get v1 local.get v1 shuffle.2301 f64x2.promote_low_f32x4 local.set p3
       ${candidate(0, "e1")}
       ${choose(0, "e1")}

@@ -140,6 +140,8 @@ const OPS: Record<string, [number[], string]> = {
   "i32.ne": [[0x47], ""],
   "i32.ge_u": [[0x4f], ""],
   "else": [[0x05], ""],
+  "shuffle.0246": [[0xfd, 0x0d, ...lanes32([0, 2, 4, 6])], ""],
+  "shuffle.1357": [[0xfd, 0x0d, ...lanes32([1, 3, 5, 7])], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
