@@ -194,12 +194,12 @@ const FIT = `
   ;; refit the best assignment: x − mn ≈ c0 + q · d
   f64.const 0 local.tee a local.tee b local.set c
   local.get etop local.get range f64.div local.set scale0
+  local.get etop f64x2.splat local.set etopv
   ${
   EIGHT.map((k) => `
-    local.get etop
-    local.get y${k} local.get scale0 f64.mul f64.floor local.tee f
+    local.get y${k} local.get scale0 f64.mul f64.floor
     local.get emask i32.const ${k} i32.shr_s i32.const 1 i32.and f64.convert_i32_s f64.add
-    local.get f local.get etop f64.ge select local.set f
+    f64x2.splat local.get etopv f64x2.pmin f64x2.extract_lane 0 local.set f
     local.get a local.get f f64.add local.set a
     local.get b local.get f local.get f f64.mul f64.add local.set b
     local.get c local.get f local.get y${k} f64.mul f64.add local.set c`).join("\n")
@@ -275,7 +275,7 @@ const SEARCH: Func = {
     thr:f64 sqq:f64 sxq:f64 p:f64 score:f64 sg:f64 step:f64 sf:f64 e1:f64 e2:f64
     v0:v128 v1:v128 p0:v128 p1:v128 p2:v128 p3:v128 qv:v128 half:v128 one:v128 zero:v128
     ms:v128 ss:v128 md:v128 sd:v128 vt:v128 fl:v128 qa:v128 qb:v128 d:v128 d0:v128 d1:v128
-    d2:v128 d3:v128 w:v128`,
+    d2:v128 d3:v128 w:v128 etopv:v128`,
   code: `
     local.get qmax f32.demote_f64 f32x4.splat local.set qv
     f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
