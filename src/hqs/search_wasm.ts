@@ -84,24 +84,24 @@ const DECODE = `i32.const 2 i32.shl f32.load ${T_BYTE}`;
  */
 function classify(k: number, l: number): string {
   const top = `top${l}`, nu = `nu${l}`, forced = `forced${l}`;
+  // Branch-free (a data-dependent branch here mispredicts at the max element): below top (in = 1)
+  // the element may go up or be undecided; at top both are masked off and pmin(f + up, top) is
+  // top. The list slot at nu is written either way; it only counts once nu moves past it.
   return `
     local.get y${k} local.get scale${l} f64.mul local.tee t f64.floor local.tee f
-    local.get ${top} f64.ge
-    if
-      local.get ${top} local.set f
-    else
-      local.get t local.get f f64.sub f64.const 4 f64.mul local.tee q4
-      f64.ceil i32.trunc_sat_f64_s i32.const 2 i32.shr_s local.set up
-      local.get q4 f64.floor i32.trunc_sat_f64_s i32.const 3 i32.add i32.const 2 i32.shr_s
-      local.get up i32.sub local.set und
-      local.get ${nu} i32.const 3 i32.shl local.tee ad
-      f64.const 2 local.get f f64.mul f64.const 1 f64.add f64.store ${U2F1_BYTE}
-      local.get ad local.get y${k} f64.store ${UY_BYTE}
-      local.get ${nu} i32.const ${k} i32.store8 ${UNC_BYTE}
-      local.get ${nu} local.get und i32.add local.set ${nu}
-      local.get f local.get up f64.convert_i32_s f64.add local.set f
-      local.get ${forced} local.get up i32.const ${k} i32.shl i32.or local.set ${forced}
-    end
+    local.get ${top} f64.lt local.set in
+    local.get t local.get f f64.sub f64.const 4 f64.mul local.tee q4
+    f64.ceil i32.trunc_sat_f64_s i32.const 2 i32.shr_s local.get in i32.and local.set up
+    local.get q4 f64.floor i32.trunc_sat_f64_s i32.const 3 i32.add i32.const 2 i32.shr_s
+    local.get in i32.and local.get up i32.sub local.set und
+    local.get ${nu} i32.const 3 i32.shl local.tee ad
+    f64.const 2 local.get f f64.mul f64.const 1 f64.add f64.store ${U2F1_BYTE}
+    local.get ad local.get y${k} f64.store ${UY_BYTE}
+    local.get ${nu} i32.const ${k} i32.store8 ${UNC_BYTE}
+    local.get ${nu} local.get und i32.add local.set ${nu}
+    local.get f local.get up f64.convert_i32_s f64.add f64x2.splat local.get ${top}v f64x2.pmin
+    f64x2.extract_lane 0 local.set f
+    local.get ${forced} local.get up i32.const ${k} i32.shl i32.or local.set ${forced}
     local.get a${l} local.get f f64.add local.set a${l}
     local.get b${l} local.get f local.get f f64.mul f64.add local.set b${l}
     local.get c${l} local.get f local.get y${k} f64.mul f64.add local.set c${l}`;
@@ -184,6 +184,8 @@ const FIT = `
   f64.const 0 local.set best
   local.get qmax local.tee top0 local.get range f64.div local.set scale0
   local.get qmax f64.const 1 f64.sub local.tee top1 local.get range f64.div local.set scale1
+  local.get top0 f64x2.splat local.set top0v
+  local.get top1 f64x2.splat local.set top1v
   f64.const 0 local.tee a0 local.tee b0 local.tee c0 local.tee a1 local.tee b1 local.set c1
   i32.const 0 local.tee nu0 local.tee forced0 local.set forced1
   i32.const ${HQS_GROUP} local.set nu1
@@ -267,7 +269,7 @@ function choose(o: number, e: string): string {
 const SEARCH: Func = {
   params: "n:i32 qmax:f64 mse:i32",
   result: "",
-  locals: `g:i32 px:i32 ad:i32 mb:i32 sb:i32 up:i32 und:i32 nu0:i32 nu1:i32 forced0:i32
+  locals: `g:i32 px:i32 ad:i32 mb:i32 sb:i32 up:i32 und:i32 nu0:i32 nu1:i32 forced0:i32 in:i32
     forced1:i32 nu:i32 bj:i32 count:i32 j:i32 bit:i32 mask:i32 gray:i32 i:i32 emask:i32
     ${EIGHT.map((k) => `x${k}:f64 y${k}:f64`).join(" ")}
     mn:f64 mx:f64 r32:f64 range:f64 sy:f64 etop:f64 best:f64 top0:f64 top1:f64 scale0:f64
@@ -275,7 +277,7 @@ const SEARCH: Func = {
     thr:f64 sqq:f64 sxq:f64 p:f64 score:f64 sg:f64 step:f64 sf:f64 e1:f64 e2:f64
     v0:v128 v1:v128 p0:v128 p1:v128 p2:v128 p3:v128 qv:v128 half:v128 one:v128 zero:v128
     ms:v128 ss:v128 md:v128 sd:v128 vt:v128 fl:v128 qa:v128 qb:v128 d:v128 d0:v128 d1:v128
-    d2:v128 d3:v128 w:v128 etopv:v128`,
+    d2:v128 d3:v128 w:v128 etopv:v128 top0v:v128 top1v:v128`,
   code: `
     local.get qmax f32.demote_f64 f32x4.splat local.set qv
     f64.const 0.5 f32.demote_f64 f32x4.splat local.set half
