@@ -153,11 +153,8 @@ function enumerate(l: number): string {
       i32.const 0 local.set i
       block loop
         local.get i local.get nu i32.ge_s br_if 1
-        local.get gray local.get i i32.shr_u i32.const 1 i32.and
-        if
-          local.get mask i32.const 1 local.get i i32.load8_u ${UNC_BYTE + base} i32.shl i32.or
-          local.set mask
-        end
+        local.get mask local.get gray local.get i i32.shr_u i32.const 1 i32.and
+        local.get i i32.load8_u ${UNC_BYTE + base} i32.shl i32.or local.set mask
         local.get i i32.const 1 i32.add local.set i
         br 0
       end end
