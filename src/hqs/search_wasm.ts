@@ -2,9 +2,14 @@
  * The legacy (HQ4K/HQ5K) group search (method: search.ts) in WebAssembly: for a chunk of groups,
  * the min/max start, the floor/ceiling enumeration and its rounded fit (scalar f64, the operations
  * of the JavaScript twin `tests/_hqs_search_twin.ts` in the same order, so the same roundings),
- * then both candidates' round trips in SIMD and the better of the two. The round trip is `evalCodes`' to the bit: f32 lanes for the codes (an f32
- * operation rounds exactly as `Math.fround` of the double one), f64 lanes for the decode and the
- * error, summed in element order. The module is assembled on first use, not at import.
+ * then both candidates' round trips in SIMD and the better of the two. The round trip is
+ * `groupSqErr`'s to the bit: f32 lanes for the codes (an f32 operation rounds exactly as
+ * `Math.fround` of the double one), f64 lanes for the decode and the error, summed in element
+ * order. The module is assembled on first use, not at import.
+ *
+ * V8 compiles an f64 `select`, `f64.min` and `f64.max` to branches, which mispredict on data;
+ * where the choice depends on the data, the listings use `pmin` / `pmax` lanes (one instruction)
+ * or integer masks instead.
  *
  * @module
  */
@@ -190,7 +195,8 @@ const FIT = `
   ${enumerate(0)}
   ${enumerate(1)}
   local.get etop f64.const 0 f64.lt br_if 0
-  ;; refit the best assignment: x − mn ≈ c0 + q · d
+  ;; refit the best assignment: x − mn ≈ c0 + q · d; pmin(floor + ceiling bit, top) is the
+  ;; twin's "top when floor ≥ top, else floor + bit" (floor + bit ≤ top below top)
   f64.const 0 local.tee a local.tee b local.set c
   local.get etop local.get range f64.div local.set scale0
   local.get etop f64x2.splat local.set etopv
