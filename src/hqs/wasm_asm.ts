@@ -139,7 +139,6 @@ const OPS: Record<string, [number[], string]> = {
   "i32.ctz": [[0x68], ""],
   "i32.ne": [[0x47], ""],
   "i32.ge_u": [[0x4f], ""],
-  "else": [[0x05], ""],
   "shuffle.0246": [[0xfd, 0x0d, ...lanes32([0, 2, 4, 6])], ""],
   "shuffle.1357": [[0xfd, 0x0d, ...lanes32([1, 3, 5, 7])], ""],
 };
