@@ -261,3 +261,26 @@ Deno.test("a pool closed while it still creates workers fails its queued chunks 
     await assert.rejects(p, (e: Error & { code?: string }) => e.code === "ABORTED");
   }
 });
+
+Deno.test("a pool of 0 threads starts no worker; one of 3 starts one now and the others one per task", async () => {
+  const pool = new ChunkPool(0);
+  pool.start({ kernels: true });
+  const r = await pool.run({
+    raw: new Uint16Array([0x3f80]).buffer,
+    dtype: "BF16",
+    count: 1,
+    target: "fp16",
+    search: "mse",
+    nonfinite: "error",
+  });
+  assert.deepEqual([...new Uint16Array(r.out.buffer, 0, 1)], [0x3c00]);
+  assert.equal(pool.started, 0);
+  pool.close();
+  const grown = new ChunkPool(3);
+  grown.start();
+  assert.equal(grown.started, 1); // the others follow, one per task
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(grown.started, 3);
+  grown.close();
+});

@@ -84,6 +84,22 @@ export class ChunkPool {
   }
 
   /**
+   * Workers started so far: after {@link ChunkPool.start}, one at once and the others one per
+   * task, up to {@link ChunkPool.threads}.
+   *
+   * @example
+   * ```ts
+   * import { ChunkPool } from "./chunk_pool.ts";
+   * const pool = new ChunkPool(0);
+   * pool.start();
+   * console.log(pool.started); // 0
+   * ```
+   */
+  get started(): number {
+    return this.#workers.length;
+  }
+
+  /**
    * Creates a pool of `threads` workers, started on the first {@link ChunkPool.run}.
    *
    * @param threads Number of workers; 0 runs every chunk on the calling thread.
@@ -151,7 +167,7 @@ export class ChunkPool {
    * ```
    */
   start(options: { kernels?: boolean } = {}): void {
-    if (this.#workers.length > 0 || this.#closed) return;
+    if (this.#threads === 0 || this.#workers.length > 0 || this.#closed) return;
     this.#kernels = options.kernels ?? false;
     // `new Worker` blocks the calling thread while the worker's isolate is created (≈ 50 ms each
     // here), so creating them all at once held the main thread ≈ 0.8 s for 16 workers before the
