@@ -1,5 +1,5 @@
 /**
- * Runs a plan: read → convert → write, tensor by tensor in bounded chunks. The main thread
+ * Runs a plan: read → convert → write, in bounded chunks queued across tensors. The main thread
  * only reads source bytes and writes output; decoding, checking and converting each chunk
  * happen in a worker pool (chunk.ts, chunk_pool.ts), several chunks in flight, so reading,
  * converting and writing overlap and every core converts.
@@ -219,10 +219,12 @@ export async function writeTensors(
       for (let s = 0; s < t.numel; s += chunk) yield { i, t, s };
     }
   };
-  let ahead: Promise<ArrayBuffer> | null = null;
+  type Next = IteratorResult<{ i: number; t: PlannedTensor; s: number }>;
+  const prefetch = (c: Next) =>
+    !c.done && c.value.t.fill === undefined ? read(c.value.t, c.value.s) : null;
   const queue = chunks();
-  let cur = queue.next();
-  if (!cur.done && cur.value.t.fill === undefined) ahead = read(cur.value.t, 0);
+  let cur: Next = queue.next();
+  let ahead = prefetch(cur);
   while (!cur.done) {
     checkAbort(options.signal);
     const { i, t, s } = cur.value;
@@ -232,6 +234,7 @@ export async function writeTensors(
       // A synthesized constant (a missing or infinite clamp bound): nothing to read.
       assertInternal(t.dtype === "fp16", `constant '${t.name}' must be fp16`);
       const out = new Uint8Array(new Float16Array(t.numel).fill(t.fill).buffer);
+      ahead = prefetch(nxt);
       result = Promise.resolve({
         out,
         raw: new ArrayBuffer(0),
@@ -249,7 +252,7 @@ export async function writeTensors(
       const t0 = performance.now();
       const raw = await ahead!;
       times.readMs += performance.now() - t0;
-      ahead = !nxt.done && nxt.value.t.fill === undefined ? read(nxt.value.t, nxt.value.s) : null;
+      ahead = prefetch(nxt);
       result = pool.run({
         raw,
         dtype: t.source.dtype,
@@ -265,10 +268,6 @@ export async function writeTensors(
     inflight.push({ index: i, result, first: s === 0, last });
     if (inflight.length >= maxInflight) await drainOne();
     cur = nxt;
-    // A constant follows a read chunk: its read-ahead starts once the constant is queued.
-    if (!cur.done && ahead === null && cur.value.t.fill === undefined) {
-      ahead = read(cur.value.t, cur.value.s);
-    }
   }
   while (inflight.length) await drainOne();
   await settleWrite();
