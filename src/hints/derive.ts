@@ -114,6 +114,20 @@ export function dtypeOf(spec: ModelSpec, c: JsonObject): string {
   }
 }
 
+/**
+ * The text record's `attention_type`: "mha" when every query head has its own KV head, "mqa"
+ * with one KV head, else "gqa".
+ *
+ * @example
+ * ```ts
+ * import { attentionTypeOf } from "./derive.ts";
+ * console.log(attentionTypeOf(16, 8)); // "gqa"
+ * ```
+ */
+export function attentionTypeOf(numHeads: number, numKvHeads: number): string {
+  return numKvHeads === numHeads ? "mha" : numKvHeads === 1 ? "mqa" : "gqa";
+}
+
 /** HF activation name → the runtime's vocabulary (§11.3 mlp_activation). */
 function activationOf(name: string): string {
   switch (name) {
@@ -260,10 +274,7 @@ function deriveTextHints(
   r.set("num_attention_heads", d.numHeads);
   r.set("num_key_value_heads", d.numKvHeads);
   r.set("head_dim", d.headDim);
-  r.set(
-    "attention_type",
-    d.numKvHeads === d.numHeads ? "mha" : d.numKvHeads === 1 ? "mqa" : "gqa",
-  );
+  r.set("attention_type", attentionTypeOf(d.numHeads, d.numKvHeads));
   r.set("attention_bias", anyName(names, /^layer\d+\.attn\.(q|k|v|o|qkv)_proj\.bias$/));
   r.set("qkv_layout", names.has("layer0.attn.qkv_proj.weight") ? "fused" : "separate");
   r.set("use_qk_norm", anyName(names, /^layer\d+\.attn\.[qk]_norm\.weight$/));

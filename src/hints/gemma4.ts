@@ -23,7 +23,7 @@ import {
   TEXT_CONFIG_BIN_SIZE,
   VISION_CONFIG_BIN_SIZE,
 } from "./constants.ts";
-import { dtypeOf, HintFloat, type HintRecord } from "./derive.ts";
+import { attentionTypeOf, dtypeOf, HintFloat, type HintRecord } from "./derive.ts";
 
 const f = (v: number): HintFloat => new HintFloat(v);
 
@@ -54,7 +54,7 @@ export function deriveGemma4Text(spec: ModelSpec): HintRecord {
   r.set("num_attention_heads", d.numHeads);
   r.set("num_key_value_heads", d.numKvHeads);
   r.set("head_dim", d.headDim);
-  r.set("attention_type", d.numKvHeads === 1 ? "mqa" : d.numKvHeads === d.numHeads ? "mha" : "gqa");
+  r.set("attention_type", attentionTypeOf(d.numHeads, d.numKvHeads));
   r.set("qkv_layout", "separate");
   r.set("use_qk_norm", true);
   r.set("mlp_type", "geglu");
