@@ -2,7 +2,7 @@
  * The conversion's worker pool: each chunk (chunk.ts) goes whole to the least busy worker and
  * its buffers travel by transfer, both ways. Results do not depend on which worker ran a chunk,
  * so the output is byte-identical for every thread count. With no workers (`threads` 0) the
- * chunks run on the calling thread: for FP16 from BF16/F16, a table lookup per value, that is
+ * chunks run on the calling thread: for FP16 from BF16/F16, a SIMD shift per value, that is
  * faster than starting workers (≈ 50 ms of the calling thread each, and their module loading).
  *
  * @module

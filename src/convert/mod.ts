@@ -73,7 +73,7 @@ export interface ConvertOptions {
   search?: HqsSearch;
   /**
    * Worker threads (default `navigator.hardwareConcurrency`). A conversion that is FP16 from
-   * BF16/F16 throughout runs on the calling thread instead: its table lookup costs less than
+   * BF16/F16 throughout runs on the calling thread instead: its SIMD conversion costs less than
    * starting workers.
    */
   threads?: number;
@@ -211,7 +211,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
   });
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
   // Workers boot (isolate, modules, tables) while the tokenizer and hints are built. FP16 from
-  // BF16/F16 alone runs on this thread: a table lookup per value costs less than starting and
+  // BF16/F16 alone runs on this thread: its SIMD conversion (to_f16.ts) costs less than starting and
   // stopping workers, and reads and writes overlap it (chunk_pool.ts).
   const direct = plan.tensors.every((t) =>
     t.dtype === "fp16" && (t.fill !== undefined || hasDirectF16(t.source.dtype))

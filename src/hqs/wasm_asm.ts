@@ -141,6 +141,22 @@ const OPS: Record<string, [number[], string]> = {
   "i32.ge_u": [[0x4f], ""],
   "shuffle.0246": [[0xfd, 0x0d, ...lanes32([0, 2, 4, 6])], ""],
   "shuffle.1357": [[0xfd, 0x0d, ...lanes32([1, 3, 5, 7])], ""],
+  "i32x4.splat": [[0xfd, 0x11], ""],
+  "i32x4.extract_lane": [[0xfd, 0x1b], "u"],
+  "i32x4.ge_s": [[0xfd, 0x3f], ""],
+  "v128.andnot": [[0xfd, 0x4f], ""],
+  "v128.or": [[0xfd, 0x50], ""],
+  "f32x4.nearest": [[0xfd, 0x6a], ""],
+  "i32x4.extend_low_i16x8_u": [[0xfd, 0xa9, 0x01], ""],
+  "i32x4.extend_high_i16x8_u": [[0xfd, 0xaa, 0x01], ""],
+  "i32x4.shl": [[0xfd, 0xab, 0x01], ""],
+  "i32x4.add": [[0xfd, 0xae, 0x01], ""],
+  "i32x4.sub": [[0xfd, 0xb1, 0x01], ""],
+  "i16x8.splat": [[0xfd, 0x10], ""],
+  "i16x8.gt_s": [[0xfd, 0x31], ""],
+  "i16x8.min_s": [[0xfd, 0x96, 0x01], ""],
+  "i16x8.shl": [[0xfd, 0x8b, 0x01], ""],
+  "i16x8.sub": [[0xfd, 0x91, 0x01], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
