@@ -1,14 +1,13 @@
 /**
  * Checksums of the HNF container: XXH3-64 (seed 0) per block and the header CRC-32 (§2, §3).
- * Both come from `hash-wasm`.
+ * XXH3 is our WebAssembly SIMD port (xxh3.ts), CRC-32 a table loop: `hash-wasm`, which did both,
+ * cost ≈ 35 ms of every start (loading its 270 KB module and compiling it) and hashed at half
+ * the speed; it remains the tests' oracle for both.
  *
  * @module
  */
-// The package's ES module build (its `module` entry): the default CommonJS one costs ≈ 30 ms
-// more of every start in Deno (the CommonJS loader), and nothing else here needs that loader.
-// @ts-types="hash-wasm"
-import { crc32, createXXHash3 } from "hash-wasm/dist/index.esm.js";
 import { HNF_DATA_START, HNF_MANIFEST_CHECK_OFFSET } from "./constants.ts";
+import { Xxh3Hasher } from "./xxh3.ts";
 
 /** An incremental XXH3-64 hasher. */
 export interface Xxh3 {
@@ -29,24 +28,13 @@ export interface Xxh3 {
  * console.log(h.digest().toString(16)); // "4769fd1c60e8a611"
  * ```
  */
-export async function createXxh3(): Promise<Xxh3> {
-  const h = await createXXHash3(0, 0);
-  h.init();
-  return {
-    update(bytes) {
-      h.update(bytes);
-    },
-    digest() {
-      return BigInt(`0x${h.digest("hex")}`);
-    },
-  };
+export function createXxh3(): Promise<Xxh3> {
+  return Promise.resolve(new Xxh3Hasher());
 }
 
-const oneShot = await createXXHash3(0, 0);
-
 /**
- * XXH3-64 (seed 0) of the concatenation of `parts`, synchronously (the hasher is created once,
- * at module load; the HTF reader and writer need it without awaiting).
+ * XXH3-64 (seed 0) of the concatenation of `parts`, synchronously (the HTF reader and writer
+ * need it without awaiting).
  *
  * @example
  * ```ts
@@ -55,9 +43,32 @@ const oneShot = await createXXHash3(0, 0);
  * ```
  */
 export function xxh3(...parts: Uint8Array[]): bigint {
-  oneShot.init();
-  for (const part of parts) oneShot.update(part);
-  return BigInt(`0x${oneShot.digest("hex")}`);
+  const h = new Xxh3Hasher();
+  for (const part of parts) h.update(part);
+  return h.digest();
+}
+
+let crcTable: Int32Array | null = null;
+
+/**
+ * CRC-32 (IEEE 802.3: reflected polynomial 0xEDB88320, initial and final value 0xFFFFFFFF, as
+ * zlib's `crc32`) of `bytes`, one table lookup per byte: it only covers the 576-byte header.
+ *
+ * @example
+ * ```ts
+ * import { crc32 } from "./checksum.ts";
+ * console.log(crc32(new TextEncoder().encode("123456789")).toString(16)); // "cbf43926"
+ * ```
+ */
+export function crc32(bytes: Uint8Array): number {
+  const t = crcTable ??= Int32Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c;
+  });
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
 }
 
 /**
@@ -71,13 +82,13 @@ export function xxh3(...parts: Uint8Array[]): bigint {
  * console.log(typeof await headerCrc(new Uint8Array(576))); // "number"
  * ```
  */
-export async function headerCrc(headerAndTable: Uint8Array): Promise<number> {
+export function headerCrc(headerAndTable: Uint8Array): Promise<number> {
   const buf = headerAndTable.slice(0, HNF_DATA_START);
   buf.fill(0, 0x0c, 0x10);
   // 0x3C, reserved in the reference (always 0 there), holds our manifest checksum, which is
   // written at finalisation like the fields above: zeroed too, so reference files still match.
   buf.fill(0, 0x20, 0x40);
-  return parseInt(await crc32(buf), 16) >>> 0;
+  return Promise.resolve(crc32(buf));
 }
 
 /**

@@ -101,7 +101,7 @@ const OPS: Record<string, [number[], string]> = {
   "f32x4.demote_f64x2_zero": [[0xfd, 0x5e], ""],
   "f64x2.promote_low_f32x4": [[0xfd, 0x5f], ""],
   "f64x2.replace_lane": [[0xfd, 0x22], "u"],
-  "i64.const": [[0x42], "s"],
+  "i64.const": [[0x42], "s64"],
   "i64.and": [[0x83], ""],
   "i64.add": [[0x7c], ""],
   "i64.eqz": [[0x50], ""],
@@ -157,6 +157,21 @@ const OPS: Record<string, [number[], string]> = {
   "i16x8.min_s": [[0xfd, 0x96, 0x01], ""],
   "i16x8.shl": [[0xfd, 0x8b, 0x01], ""],
   "i16x8.sub": [[0xfd, 0x91, 0x01], ""],
+  "i64.load": [[0x29, 3], "u"],
+  "i64.load8_u": [[0x31, 0], "u"],
+  "i64.load32_u": [[0x35, 2], "u"],
+  "i64.sub": [[0x7d], ""],
+  "i64.mul": [[0x7e], ""],
+  "i64.xor": [[0x85], ""],
+  "i64.rotl": [[0x89], ""],
+  "i64.extend_i32_u": [[0xad], ""],
+  "i32.gt_u": [[0x4b], ""],
+  "v128.xor": [[0xfd, 0x51], ""],
+  "i64x2.splat": [[0xfd, 0x12], ""],
+  "i64x2.shr_u": [[0xfd, 0xcd, 0x01], ""],
+  "i64x2.add": [[0xfd, 0xce, 0x01], ""],
+  "i64x2.mul": [[0xfd, 0xd5, 0x01], ""],
+  "i64x2.extmul_low_i32x4_u": [[0xfd, 0xde, 0x01], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
@@ -169,6 +184,18 @@ function leb(n: number): number[] {
     out.push(b);
   } while (n !== 0);
   return out;
+}
+
+/** Signed LEB128 of a 64-bit constant (decimal or 0x… hex; values ≥ 2⁶³ wrap, as in C). */
+function sleb64(text: string): number[] {
+  let n = BigInt.asIntN(64, BigInt(text));
+  const out: number[] = [];
+  for (;;) {
+    const b = Number(n & 127n);
+    n >>= 7n;
+    if ((n === 0n && (b & 64) === 0) || (n === -1n && (b & 64) !== 0)) return [...out, b];
+    out.push(b | 128);
+  }
 }
 
 function sleb(n: number): number[] {
@@ -215,6 +242,7 @@ function assemble(f: Func): number[] {
       out.push(...leb(idx));
     } else if (imm === "u") out.push(...leb(Number(a)));
     else if (imm === "s") out.push(...sleb(Number(a)));
+    else if (imm === "s64") out.push(...sleb64(a));
     else out.push(...new Uint8Array(new Float64Array([Number(a)]).buffer));
   }
   out.push(0x0b);
