@@ -147,7 +147,9 @@ export class ChunkPool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#growTimer);
+    // Only when set: Deno loads its timers module (≈ 18 ms) on the first timer call of a process,
+    // and a conversion without workers (FP16 from BF16/F16) makes none otherwise.
+    if (this.#growTimer !== undefined) clearTimeout(this.#growTimer);
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#failAll(new HeliosError("ABORTED", "The conversion pool was closed during a call"));
