@@ -57,7 +57,7 @@ function converter(step: string): Func {
   return {
     params: "n:i32",
     result: "",
-    locals: `p:i32 h:v128 u:v128 a:v128 mn:v128 mc:v128 r:v128 nan:v128 cl:v128 ${k}`,
+    locals: `p:i32 h:v128 u:v128 a:v128 mn:v128 mb:v128 r:v128 nan:v128 cl:v128 ${k}`,
     code: `
       ${
       Object.entries(CONSTS).map(([c, v]) => `i32.const ${v} i16x8.splat local.set ${c}`).join(" ")
@@ -116,7 +116,7 @@ const BF16_STEP = `
   local.get cBf16Nan i16x8.gt_s local.set mn
   local.get nan local.get mn i16x8.sub local.set nan
   local.get cl local.get a local.get cBf16Big i16x8.gt_s i16x8.sub local.set cl
-  local.get cBf16Norm local.get a i16x8.gt_s local.tee mc
+  local.get cBf16Norm local.get a i16x8.gt_s local.tee mb
   local.get a v128.and v128.any_true
   if
     ${
@@ -128,7 +128,7 @@ const BF16_STEP = `
   else
     local.get a local.get cBf16Clamp i16x8.min_s i32.const 3 i16x8.shl local.get cBias i16x8.sub
     local.get cF16Max i16x8.min_s
-    local.get mc v128.andnot
+    local.get mb v128.andnot
     local.get h local.get cSign v128.and v128.or
     local.get mn v128.andnot local.set r
   end
