@@ -284,3 +284,25 @@ Deno.test("a pool of 0 threads starts no worker; one of 3 starts one now and the
   assert.equal(grown.started, 3);
   grown.close();
 });
+
+Deno.test("a pool started with 'workers: 2' stops there until its first chunk, then grows to all", async () => {
+  const pool = new ChunkPool(4);
+  pool.start({ workers: 2 });
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  await ticks(4);
+  assert.equal(pool.started, 2);
+  const r = await pool.run({
+    raw: new Uint16Array([0x3f80]).buffer,
+    dtype: "BF16",
+    count: 1,
+    target: "fp16",
+    search: "mse",
+    nonfinite: "error",
+  });
+  assert.deepEqual([...new Uint16Array(r.out.buffer, 0, 1)], [0x3c00]);
+  await ticks(4);
+  assert.equal(pool.started, 4);
+  pool.close();
+});

@@ -66,6 +66,8 @@ export class ChunkPool {
   #nextId = 1;
   #closed = false;
   #kernels = false;
+  /** Workers to have for now (see {@link ChunkPool.start}). */
+  #limit = 0;
   #growTimer: ReturnType<typeof setTimeout> | undefined;
   /** Chunks not yet handed to a worker, in the order they came. */
   #queue: ChunkTask[] = [];
@@ -158,31 +160,42 @@ export class ChunkPool {
   /**
    * Starts the workers now rather than on the first {@link ChunkPool.run}, so that they boot
    * while the caller does other work; with `kernels`, they load the HQ kernels as they boot
-   * (otherwise on their first HQ chunk).
+   * (otherwise on their first HQ chunk). With `workers`, only that many for now: the others
+   * start with the first {@link ChunkPool.run} (or a later `start` without it), so that a
+   * memory-hungry step before the first chunk does not meet every worker's memory too.
    *
    * @example
    * ```ts
    * import { ChunkPool } from "./chunk_pool.ts";
-   * const pool = new ChunkPool(2);
-   * pool.start({ kernels: true });
+   * const pool = new ChunkPool(4);
+   * pool.start({ kernels: true, workers: 2 });
    * pool.close();
    * ```
    */
-  start(options: { kernels?: boolean } = {}): void {
-    if (this.#threads === 0 || this.#workers.length > 0 || this.#closed) return;
-    this.#kernels = options.kernels ?? false;
-    // `new Worker` blocks the calling thread while the worker's isolate is created (≈ 50 ms each
-    // here), so creating them all at once held the main thread ≈ 0.8 s for 16 workers before the
-    // first chunk. One starts now; each further one in its own task, while the first ones
-    // already convert what the main thread queues between two creations.
-    this.#addWorker();
-    const grow = () => {
-      this.#growTimer = undefined;
-      if (this.#closed || this.#workers.length >= this.#threads) return;
+  start(options: { kernels?: boolean; workers?: number } = {}): void {
+    if (this.#threads === 0 || this.#closed) return;
+    const limit = Math.min(this.#threads, Math.max(1, options.workers ?? this.#threads));
+    if (limit <= this.#limit) return;
+    this.#limit = limit;
+    if (this.#workers.length === 0) {
+      this.#kernels = options.kernels ?? false;
+      // `new Worker` blocks the calling thread while the worker's isolate is created (≈ 50 ms
+      // each here), so creating them all at once held the main thread ≈ 0.8 s for 16 workers
+      // before the first chunk. One starts now; each further one in its own task, while the
+      // first ones already convert what the main thread queues between two creations.
       this.#addWorker();
-      this.#growTimer = setTimeout(grow, 0);
-    };
-    if (this.#threads > 1) this.#growTimer = setTimeout(grow, 0);
+    }
+    if (this.#workers.length < this.#limit && this.#growTimer === undefined) {
+      this.#growTimer = setTimeout(() => this.#grow(), 0);
+    }
+  }
+
+  /** Adds one worker, and schedules the next, until the limit. */
+  #grow(): void {
+    this.#growTimer = undefined;
+    if (this.#closed || this.#workers.length >= this.#limit) return;
+    this.#addWorker();
+    this.#growTimer = setTimeout(() => this.#grow(), 0);
   }
 
   #addWorker(): void {

@@ -8,12 +8,11 @@ import { BLOCK_NAMES, BlockId } from "../hnf/constants.ts";
 import { HnfWriter } from "../hnf/writer.ts";
 import type { HqsSearch } from "../hqs/kernel.ts";
 import { type HubOptions, resolveModels } from "../hub/mod.ts";
-import { readHtf } from "../htf/reader.ts";
 import type { TowerRole } from "../model/types.ts";
 import type { RuntimeTarget } from "../runtime/formats.ts";
 import { assessRuntime, type RuntimeReport } from "../runtime/report.ts";
 import { GENERATOR } from "../version.ts";
-import { buildExtras } from "./extras.ts";
+import { buildExtras, type ConversionExtras } from "./extras.ts";
 import { checkOutputPath } from "./output.ts";
 import {
   type ConversionPlan,
@@ -171,13 +170,13 @@ function plannedReports(plan: ConversionPlan): TensorReport[] {
 }
 
 /** The "runs in" report of what a plan will write, read from the same blocks as the file. */
-function runtimeOf(plan: ConversionPlan, blocks: Map<number, Uint8Array>): RuntimeReport {
-  const hints = blocks.get(BlockId.EXECUTION_HINTS);
-  const tok = blocks.get(BlockId.TOKENIZER);
+function runtimeOf(plan: ConversionPlan, extras: ConversionExtras): RuntimeReport {
+  const hints = extras.blocks.get(BlockId.EXECUTION_HINTS);
   return assessRuntime({
     tensors: plan.tensors,
     hints: hints ? JSON.parse(new TextDecoder().decode(hints)) : null,
-    tokenizer: tok ? readHtf(tok) : null,
+    // As read back when it was built: reading the blob again cost ≈ 0.3 s for Gemma's vocab.
+    tokenizer: extras.tokenizerContents,
   });
 }
 
@@ -210,14 +209,16 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     overrides: options.overrides,
   });
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
-  // Workers boot (isolate, modules, tables) while the tokenizer and hints are built. FP16 from
-  // BF16/F16 alone runs on this thread: its SIMD conversion (to_f16.ts) costs less than starting and
-  // stopping workers, and reads and writes overlap it (chunk_pool.ts).
+  // Two workers boot (isolate, modules, tables) while the tokenizer and hints are built, the
+  // others with the first chunk: a large tokenizer's parse (hundreds of MiB in its own worker)
+  // and every worker's memory would otherwise add up. FP16 from BF16/F16 alone runs on this
+  // thread: its SIMD conversion (to_f16.ts) costs less than starting and stopping workers, and
+  // reads and writes overlap it (chunk_pool.ts).
   const direct = plan.tensors.every((t) =>
     t.dtype === "fp16" && (t.fill !== undefined || hasDirectF16(t.source.dtype))
   );
   const pool = options.dryRun ? null : new ChunkPool(direct ? 0 : threads);
-  pool?.start({ kernels: plan.tensors.some((t) => t.dtype !== "fp16") });
+  pool?.start({ kernels: plan.tensors.some((t) => t.dtype !== "fp16"), workers: 2 });
   try {
     options.onEvent?.({ type: "plan", plan });
     for (const w of plan.warnings) warn(w);
@@ -231,7 +232,9 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
     }
     const extras = await buildExtras(plan, { tokenizer: options.tokenizer });
     for (const w of extras.warnings) warn(w);
-    const runtime = runtimeOf(plan, extras.blocks);
+    const runtime = runtimeOf(plan, extras);
+    // Its tokens (tens of MB for a 262 144-token vocab) are not needed while tensors convert.
+    extras.tokenizerContents = null;
     const runtimeWarnings = Object.entries(runtime).flatMap(([tower, r]) =>
       r.rules.flatMap((id, i) => id === "rope-approximated" ? [`${tower}: ${r.reasons[i]}`] : [])
     );

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { buildHtf, type TokenizerSource } from "../htf/mod.ts";
+import { buildHtf, buildHtfIsolated, type HtfContents, type TokenizerSource } from "../htf/mod.ts";
 import type { ConversionPlan } from "./plan.ts";
 
 /** The tokenizer block and what goes with it. */
@@ -16,6 +16,38 @@ export interface TokenizerBlock {
   manifest: Record<string, unknown>;
   /** Warnings. */
   warnings: string[];
+  /** The blob as read back (its tokens, for the runtime rules). */
+  contents: HtfContents;
+}
+
+/**
+ * Tokenizer files of more bytes than this, in all, are parsed in a worker of their own
+ * (`buildHtfIsolated`): Gemma's 33 MB tokenizer.json costs ≈ 400 MiB of heap, which would
+ * otherwise stay with the process while its tensors convert. Smaller ones (a few MB, tens of
+ * MiB of heap) are parsed here, without a worker's start-up.
+ */
+export const ISOLATED_TOKENIZER_BYTES = 8 << 20;
+
+/** Files a tokenizer folder may parse (htf/_model.ts, _prepare.ts). */
+const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.json",
+  "merges.txt",
+  "tokenizer.model",
+  "spiece.model",
+  "sentencepiece.bpe.model",
+];
+
+/** Bytes of the tokenizer files in the sources' folders (missing files count 0). */
+async function tokenizerBytes(sources: TokenizerSource[]): Promise<number> {
+  let total = 0;
+  for (const s of sources) {
+    for (const name of TOKENIZER_FILES) {
+      total += await Deno.stat(`${s.dir}/${name}`).then((st) => st.isFile ? st.size : 0, () => 0);
+    }
+  }
+  return total;
 }
 
 /** Which HTF domain each CLI slot's tokenizer fills (reference §10.1); vision has none. */
@@ -27,7 +59,8 @@ const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>>
 };
 
 /**
- * Returns the tokenizer block of a plan, or null when no tower has tokenizer files.
+ * Returns the tokenizer block of a plan, or null when no tower has tokenizer files. Tokenizer
+ * files over `isolateAbove` bytes in all are parsed in a worker of their own.
  *
  * @example
  * ```ts ignore
@@ -35,14 +68,19 @@ const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>>
  * const tok = await buildTokenizerBlock(plan);
  * ```
  */
-export async function buildTokenizerBlock(plan: ConversionPlan): Promise<TokenizerBlock | null> {
+export async function buildTokenizerBlock(
+  plan: ConversionPlan,
+  isolateAbove = ISOLATED_TOKENIZER_BYTES,
+): Promise<TokenizerBlock | null> {
   const sources: TokenizerSource[] = [];
   for (const t of plan.towers) {
     const domain = DOMAIN_OF[t.role];
     if (domain) sources.push({ dir: t.spec.dir, domain });
   }
   if (sources.length === 0) return null;
-  const htf = await buildHtf(sources);
+  const htf = await tokenizerBytes(sources) > isolateAbove
+    ? await buildHtfIsolated(sources)
+    : await buildHtf(sources);
   if (!htf) return null;
   const summary = htf.summary as unknown as Record<string, unknown>;
   return {
@@ -61,5 +99,6 @@ export async function buildTokenizerBlock(plan: ConversionPlan): Promise<Tokeniz
       tokenizer_extra: htf.manifestExtra,
     },
     warnings: htf.warnings,
+    contents: htf.contents,
   };
 }

@@ -107,7 +107,10 @@ function parseVocabObject(v: unknown, file: string, where: string): Map<string, 
   }
   const vocab = new Map<string, number>();
   const seen = new Map<number, string>();
-  for (const [token, raw] of Object.entries(v)) {
+  // for…in, not Object.entries: the same keys in the same order (JSON.parse objects have no
+  // inherited enumerable keys) without an array per entry (Gemma's 262 144: 0.5 s → 0.1 s).
+  for (const token in v) {
+    const raw = v[token];
     const id = asId(raw);
     if (id === undefined) {
       throw new HeliosError(
@@ -141,29 +144,37 @@ function parseMerges(
   subwordPrefix = "",
 ): Uint32Array {
   const out = new Uint32Array(entries.length * 2);
-  entries.forEach((m, i) => {
-    let pair: unknown[];
-    if (typeof m === "string") pair = m.split(" ");
-    else if (Array.isArray(m)) pair = m;
-    else pair = [];
-    if (pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+  // A plain loop without an array per merge: Gemma's 514 906 merges.
+  for (let i = 0; i < entries.length; i++) {
+    const m = entries[i];
+    let a: unknown, b: unknown, parts = 0;
+    if (typeof m === "string") {
+      const sp = m.indexOf(" ");
+      if (sp >= 0 && m.indexOf(" ", sp + 1) < 0) {
+        a = m.slice(0, sp);
+        b = m.slice(sp + 1);
+        parts = 2;
+      } else parts = m.split(" ").length;
+    } else if (Array.isArray(m)) {
+      a = m[0];
+      b = m[1];
+      parts = m.length;
+    }
+    if (parts !== 2 || typeof a !== "string" || typeof b !== "string") {
       throw new HeliosError(
         "BAD_TOKENIZER",
         `${file}: merge ${i} ${quoteJson(m)} is not two tokens`,
       );
     }
-    const [a, b] = pair as [string, string];
     const l = vocab.get(a);
     const r = vocab.get(b);
-    for (const [tok, id] of [[a, l], [b, r]] as const) {
-      if (id === undefined) {
-        throw new HeliosError(
-          "BAD_TOKENIZER",
-          `${file}: merge ${i} ${quoteJson(m)} names ${
-            JSON.stringify(tok)
-          }, which is not in the vocab`,
-        );
-      }
+    if (l === undefined || r === undefined) {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: merge ${i} ${quoteJson(m)} names ${
+          JSON.stringify(l === undefined ? a : b)
+        }, which is not in the vocab`,
+      );
     }
     const joined = a +
       (subwordPrefix && b.startsWith(subwordPrefix) ? b.slice(subwordPrefix.length) : b);
@@ -175,9 +186,9 @@ function parseMerges(
         }, which is not in the vocab`,
       );
     }
-    out[2 * i] = l!;
-    out[2 * i + 1] = r!;
-  });
+    out[2 * i] = l;
+    out[2 * i + 1] = r;
+  }
   return out;
 }
 

@@ -317,10 +317,13 @@ function vocabEntries(
     if (a) flags |= TokenFlag.ADDED | (a.special ? TokenFlag.SPECIAL : 0);
     if (id === ids.unk) flags |= TokenFlag.UNKNOWN;
     if (control.has(id)) flags |= TokenFlag.CONTROL;
-    if (/^<0x[0-9A-Fa-f]{2}>$/.test(token)) flags |= TokenFlag.BYTE;
+    if (token.length === 6 && /^<0x[0-9A-Fa-f]{2}>$/.test(token)) flags |= TokenFlag.BYTE;
     out.push({ id, token, flags });
   }
-  out.sort((a, b) => a.id - b.id);
+  // Usually in id order already (tokenizer.json lists its vocab so): then no sort is needed.
+  let sorted = true;
+  for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1].id <= out[i].id;
+  if (!sorted) out.sort((a, b) => a.id - b.id);
   if (spaceAlias) {
     // §17: the ASCII prefix space must map to the id of "▁", and sit just before it.
     const at = out.findIndex((e) => e.token === "\u2581");

@@ -42,10 +42,10 @@ export function describeHtf(contents: HtfContents): TokenizerSummary {
     name: d.name,
     primary: (d.flags & DomainFlag.IS_PRIMARY) !== 0,
     kind: kindOf(d),
-    vocabSize: d.text ? new Set(d.vocab.map((v) => v.id)).size : 0,
+    vocabSize: d.text ? distinct(d.vocab, []) : 0,
     addedTokens: d.added.length,
     // Specials are usually in the vocab and in added_tokens at once: count each id once.
-    tokenIds: new Set([...d.vocab.map((v) => v.id), ...d.added.map((a) => a.id)]).size,
+    tokenIds: distinct(d.vocab, d.added),
     merges: d.merges.length / 2,
     specials: {
       bos: d.text?.bosTokenId ?? -1,
@@ -65,4 +65,15 @@ export function describeHtf(contents: HtfContents): TokenizerSummary {
     domains,
     blobSize: contents.header.totalSize,
   };
+}
+
+/** The number of distinct ids in `a` and `b` together (sorted u32 copies: Sets of 262 144 ids cost ≈ 0.15 s). */
+function distinct(a: readonly { id: number }[], b: readonly { id: number }[]): number {
+  const ids = new Uint32Array(a.length + b.length);
+  for (let i = 0; i < a.length; i++) ids[i] = a[i].id;
+  for (let i = 0; i < b.length; i++) ids[a.length + i] = b[i].id;
+  ids.sort();
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) n++;
+  return n;
 }

@@ -22,6 +22,7 @@ import { HTF_MAX_DOMAINS, RuntimeLimit } from "./constants.ts";
 export { readHtf } from "./reader.ts";
 export { htfToTokenizerJson } from "./rebuild.ts";
 export { describeHtf } from "./describe.ts";
+export { buildHtfIsolated } from "./isolated.ts";
 export type * from "./types.ts";
 
 const ROLES = new Set(["text", "code", "cortex", "audio"]);
@@ -109,8 +110,9 @@ export async function buildHtf(
     );
   }
   const blob = writeHtf(domains);
-  const summary = describeHtf(readHtf(blob));
-  return { blob, summary, warnings, manifestExtra: manifestExtra(primary, warnings) };
+  const contents = readHtf(blob);
+  const summary = describeHtf(contents);
+  return { blob, summary, warnings, manifestExtra: manifestExtra(primary, warnings), contents };
 }
 
 function checkLimits(t: PreparedTokenizer, code: boolean, warnings: string[]): void {

@@ -85,10 +85,24 @@ class Cursor {
   }
   text(n: number, f: string): string {
     this.need(n, f);
-    const b = this.bytes.subarray(this.pos, this.pos + n);
+    const bytes = this.bytes, p = this.pos;
     this.pos += n;
+    // Most tokens are short ASCII: one character per byte, without a decoder call each
+    // (Gemma's 262 144 tokens: ≈ 0.25 s through TextDecoder).
+    if (n <= 32) {
+      let s = "";
+      for (let i = p; i < p + n; i++) {
+        const c = bytes[i];
+        if (c > 0x7f) return this.utf8(p, n, f);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return this.utf8(p, n, f);
+  }
+  private utf8(p: number, n: number, f: string): string {
     try {
-      return utf8.decode(b);
+      return utf8.decode(this.bytes.subarray(p, p + n));
     } catch {
       bad(`${this.what}: ${f} is not valid UTF-8`);
     }

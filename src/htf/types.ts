@@ -105,6 +105,8 @@ export interface HtfBuildResult {
    * `add_eos_token`, `generation` (numeric/boolean generation defaults).
    */
   manifestExtra: Record<string, ManifestValue>;
+  /** The blob as {@link HtfContents} (read back and validated), for checks that need its tokens. */
+  contents: HtfContents;
 }
 
 /** The 32-byte HTF header (§10.1). */

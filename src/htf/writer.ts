@@ -73,6 +73,36 @@ class ByteSink {
     this.view.setInt32(this.len, v, true);
     this.len += 4;
   }
+  /**
+   * A token entry's header (id, byte length, flags, score type 0) and its UTF-8 bytes: ASCII
+   * byte by byte, anything else through `encodeInto` (no array per token: Gemma's 262 144).
+   */
+  token(id: number, flags: number, text: string, file: string): void {
+    const n = text.length;
+    this.grow(8 + 3 * n); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    let len = n;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) {
+        len = enc.encodeInto(text, this.buf.subarray(this.len + 8)).written;
+        break;
+      }
+      this.buf[this.len + 8 + i] = c;
+    }
+    if (len > 0xffff) {
+      throw new HeliosError(
+        "BAD_TOKENIZER",
+        `${file}: token ${
+          JSON.stringify(text.slice(0, 40))
+        }… is ${len} bytes, over the 65535 an HTF entry holds`,
+      );
+    }
+    this.view.setUint32(this.len, id, true);
+    this.view.setUint16(this.len + 4, len, true);
+    this.buf[this.len + 6] = flags;
+    this.buf[this.len + 7] = 0;
+    this.len += 8 + len;
+  }
   bytes(b: Uint8Array): void {
     this.grow(b.length);
     this.buf.set(b, this.len);
@@ -84,19 +114,6 @@ class ByteSink {
   done(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
-}
-
-function tokenBytes(text: string, file: string): Uint8Array {
-  const b = enc.encode(text);
-  if (b.length > 0xffff) {
-    throw new HeliosError(
-      "BAD_TOKENIZER",
-      `${file}: token ${
-        JSON.stringify(text.slice(0, 40))
-      }… is ${b.length} bytes, over the 65535 an HTF entry holds`,
-    );
-  }
-  return b;
 }
 
 function writeTextConfig(s: ByteSink, t: PreparedTokenizer): void {
@@ -160,28 +177,18 @@ function writeAudioConfig(s: ByteSink, a: HtfAudioConfig): void {
 function writeTokenizerBody(s: ByteSink, t: PreparedTokenizer, domainStart: number): void {
   s.u32(t.added.length);
   for (const a of t.added) {
-    const b = tokenBytes(a.content, t.file);
-    s.u32(a.id);
-    s.u16(b.length);
-    s.u8(
-      (a.special ? AddedFlag.SPECIAL : 0) | (a.lstrip ? AddedFlag.LSTRIP : 0) |
-        (a.rstrip ? AddedFlag.RSTRIP : 0) | (a.singleWord ? AddedFlag.SINGLE_WORD : 0) |
-        (a.normalized ? AddedFlag.NORMALIZED : 0),
-    );
-    s.u8(0);
-    s.bytes(b);
+    const flags = (a.special ? AddedFlag.SPECIAL : 0) | (a.lstrip ? AddedFlag.LSTRIP : 0) |
+      (a.rstrip ? AddedFlag.RSTRIP : 0) | (a.singleWord ? AddedFlag.SINGLE_WORD : 0) |
+      (a.normalized ? AddedFlag.NORMALIZED : 0);
+    s.token(a.id, flags, a.content, t.file); // its reserved byte is 0, as a score type 0
     s.padTo(4, domainStart);
   }
   s.padTo(8, domainStart);
   if (t.vocab.length === 0) return;
   s.u32(t.vocab.length);
   for (const v of t.vocab) {
-    const b = tokenBytes(v.token, t.file);
-    s.u32(v.id);
-    s.u16(b.length);
-    s.u8(v.flags);
-    s.u8(0); // score_type: none (§10.2); the runtime parses entries without bounds checks
-    s.bytes(b);
+    // score_type 0: none (§10.2); the runtime parses entries without bounds checks
+    s.token(v.id, v.flags, v.token, t.file);
     s.padTo(4, domainStart);
   }
   const n = t.merges.length / 2;

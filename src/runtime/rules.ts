@@ -37,8 +37,11 @@ export interface TowerView {
   tensors: ReadonlyMap<string, RuntimeTensor>;
   /** Its flat JSON hints section (block 0xA), or null when the file has none. */
   hints: Readonly<Record<string, unknown>> | null;
-  /** Token strings of the tokenizer domain the runtime reads for it; null without one. */
-  tokens: ReadonlySet<string> | null;
+  /**
+   * Whether the tokenizer domain the runtime reads for it holds a token string (a `Set` will
+   * do); null without one.
+   */
+  tokens: { has(token: string): boolean } | null;
 }
 
 /** A fact about the runtime, checked per tower. */
