@@ -23,6 +23,10 @@
  * Scaling (a many-core machine): `--threads 1,2,4,8,16`; the original then runs with
  * `RAYON_NUM_THREADS` set to the same counts.
  *
+ * `--tokenizer DIR` converts the same weights with the tokenizer files of DIR instead (e.g.
+ * Gemma's 262 144-token tokenizer.json: what a large vocabulary costs in time and peak RSS), from
+ * a folder of links beside the model.
+ *
  * @module
  */
 import { generateModel, llamaTensors } from "../src/fixtures/mod.ts";
@@ -40,7 +44,8 @@ const original = arg("original", "");
 const before = arg("before", "");
 const withCli = Deno.args.includes("--cli");
 const kernelElements = Number(arg("kernel-elements", String(8 << 20)));
-const model = `${dir}/model-105m`;
+const tokenizer = arg("tokenizer", "");
+const weights = `${dir}/model-105m`;
 
 /** The 105M model of the project's speed issue: ~210 MB of BF16. */
 const DIMS = {
@@ -55,10 +60,10 @@ const DIMS = {
 };
 
 try {
-  await Deno.stat(`${model}/config.json`);
+  await Deno.stat(`${weights}/config.json`);
 } catch {
-  console.error(`generating the 105M model in ${model} …`);
-  await generateModel(model, {
+  console.error(`generating the 105M model in ${weights} …`);
+  await generateModel(weights, {
     arch: "llama",
     dtype: "BF16",
     edit: (t) => ({
@@ -74,6 +79,27 @@ try {
       tensors: llamaTensors(DIMS),
     }),
   });
+}
+
+/** The model folder converted: the weights, with `--tokenizer`'s files when given (links). */
+const model = tokenizer ? `${weights}+${tokenizer.replace(/\/+$/, "").split("/").pop()}` : weights;
+if (tokenizer) {
+  await Deno.remove(model, { recursive: true }).catch(() => {});
+  await Deno.mkdir(model);
+  const tokenizerFiles = new Set<string>();
+  for (const e of Deno.readDirSync(tokenizer)) {
+    if (
+      e.isFile && /^(tokenizer.*|vocab\.json|merges\.txt|special_tokens_map\.json)$/.test(e.name)
+    ) {
+      tokenizerFiles.add(e.name);
+      await Deno.symlink(Deno.realPathSync(`${tokenizer}/${e.name}`), `${model}/${e.name}`);
+    }
+  }
+  for (const e of Deno.readDirSync(weights)) {
+    if (!tokenizerFiles.has(e.name) && !/^(tokenizer.*|vocab\.json|merges\.txt)$/.test(e.name)) {
+      await Deno.symlink(`${weights}/${e.name}`, `${model}/${e.name}`);
+    }
+  }
 }
 
 const { files, bytes: inputBytes } = inputFiles(model);
@@ -193,6 +219,7 @@ for (const path of paths) {
       fmt((kRate * threads) / 1e6, 1),
       fmt(Math.max(...runs.map((r) => r.peakRssBytes ?? 0)) / 2 ** 20, 0),
       befores.length ? befores.map((r) => fmt(r.processSeconds)).join(" / ") : "–",
+      befores.length ? fmt(Math.max(...befores.map((r) => r.peakRssBytes ?? 0)) / 2 ** 20, 0) : "–",
       copies.length ? copies.map((c) => fmt(c)).join(" / ") : "–",
       orig.length ? orig.map((r) => fmt(r.processSeconds)).join(" / ") : "–",
       orig.length ? fmt(med(orig.map((r) => r.cpuSeconds))) : "–",
@@ -227,6 +254,7 @@ table([
   "kernel Melem/s × threads",
   "peak RSS MiB",
   "before s",
+  "before peak RSS MiB",
   "copy s",
   "original s",
   "original CPU s",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildHtf, buildHtfIsolated } from "../src/htf/mod.ts";
+import { buildHtf, buildHtfIsolated, readHtf } from "../src/htf/mod.ts";
 import { buildTokenizerBlock, ISOLATED_TOKENIZER_BYTES } from "../src/convert/tokenizer.ts";
 import { tinyTokenizerFiles } from "../src/fixtures/tokenizer.ts";
 import { HeliosError } from "../src/errors.ts";
@@ -13,19 +13,24 @@ async function tinyDir(): Promise<string> {
   return dir;
 }
 
-Deno.test("the tokenizer built in its own worker equals the one built here (blob, summary, warnings, manifest, contents)", async () => {
+Deno.test("the tokenizer built in its own worker equals the one built here (blob, summary, warnings, manifest, probed tokens)", async () => {
   const dirs = [await tinyDir()];
   if (fixturesPresent()) dirs.push(FIXTURES + "qwen3-tokenizer");
   for (const dir of dirs) {
     const sources = [{ dir, domain: "text" as const }];
-    const here = await buildHtf(sources);
-    const there = await buildHtfIsolated(sources);
+    const options = { probeTokens: ["<s>", "<|im_start|>", "<|im_end|>", "the", "not a token"] };
+    const here = await buildHtf(sources, options);
+    const there = await buildHtfIsolated(sources, options);
     assert.ok(here && there);
     assert.deepEqual(there.blob, here.blob, dir);
     assert.deepEqual(there.summary, here.summary);
     assert.deepEqual(there.warnings, here.warnings);
     assert.deepEqual(there.manifestExtra, here.manifestExtra);
-    assert.deepEqual(there.contents, here.contents);
+    assert.deepEqual(there.probed, here.probed);
+    const text = readHtf(here.blob).domains.find((d) => d.name === "text")!;
+    const held = new Set([...text.vocab.map((v) => v.token), ...text.added.map((a) => a.content)]);
+    assert.deepEqual(here.probed.text, options.probeTokens.filter((t) => held.has(t)));
+    assert.ok(here.probed.text.length > 0);
   }
 });
 
@@ -55,4 +60,5 @@ Deno.test("a conversion's tokenizer block is the same whether built in a worker 
   assert.deepEqual(there.blob, here.blob);
   assert.deepEqual(there.manifest, here.manifest);
   assert.deepEqual(there.summary, here.summary);
+  assert.deepEqual(there.tokens, here.tokens);
 });

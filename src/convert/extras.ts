@@ -6,7 +6,7 @@
  */
 import { BlockId, HnfFlag } from "../hnf/constants.ts";
 import { buildHintsBinary, buildHintsJson, type HintsTower } from "../hints/mod.ts";
-import type { HtfContents } from "../htf/mod.ts";
+import type { RuntimeTokenizer } from "../runtime/report.ts";
 import { headerFlagsFor } from "../model/mod.ts";
 import type { ConversionPlan } from "./plan.ts";
 import { buildTokenizerBlock } from "./tokenizer.ts";
@@ -21,11 +21,8 @@ export interface ConversionExtras {
   manifest: Record<string, unknown>;
   /** Tokenizer summary for the report (null without a tokenizer). */
   tokenizer: Record<string, unknown> | null;
-  /**
-   * The tokenizer block as read back (null without one): the runtime rules check its tokens.
-   * `convert` drops it once its runtime report is made.
-   */
-  tokenizerContents: HtfContents | null;
+  /** The tokens the runtime rules look for, as the tokenizer block holds them (null without one). */
+  tokenizerTokens: RuntimeTokenizer | null;
   /** Warnings for the report. */
   warnings: string[];
 }
@@ -53,13 +50,13 @@ export async function buildExtras(
   const warnings: string[] = [];
   const manifest: Record<string, unknown> = {};
   let tokenizer: Record<string, unknown> | null = null;
-  let tokenizerContents: HtfContents | null = null;
+  let tokenizerTokens: RuntimeTokenizer | null = null;
   if (options.tokenizer ?? true) {
     const tok = await buildTokenizerBlock(plan);
     if (tok) {
       blocks.set(BlockId.TOKENIZER, tok.blob);
       tokenizer = tok.summary;
-      tokenizerContents = tok.contents;
+      tokenizerTokens = tok.tokens;
       Object.assign(manifest, tok.manifest);
       warnings.push(...tok.warnings);
       const ids = Number(tok.summary.tokenIds ?? 0);
@@ -92,5 +89,5 @@ export async function buildExtras(
   let flags = headerFlagsFor(plan.tensors);
   if (blocks.has(BlockId.TOKENIZER)) flags |= HnfFlag.HAS_TOKENIZER;
   if (blocks.has(BlockId.EXEC_HINTS_BIN)) flags |= HnfFlag.HAS_EXEC_HINTS_BIN;
-  return { blocks, flags, manifest, tokenizer, tokenizerContents, warnings };
+  return { blocks, flags, manifest, tokenizer, tokenizerTokens, warnings };
 }

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { buildHtf, buildHtfIsolated, type HtfContents, type TokenizerSource } from "../htf/mod.ts";
+import { buildHtf, buildHtfIsolated, type TokenizerSource } from "../htf/mod.ts";
+import { RUNTIME_TOKENS, type RuntimeTokenizer } from "../runtime/report.ts";
 import type { ConversionPlan } from "./plan.ts";
 
 /** The tokenizer block and what goes with it. */
@@ -16,8 +17,8 @@ export interface TokenizerBlock {
   manifest: Record<string, unknown>;
   /** Warnings. */
   warnings: string[];
-  /** The blob as read back (its tokens, for the runtime rules). */
-  contents: HtfContents;
+  /** What the runtime report asks of the tokenizer: its domains with the tokens it looks for. */
+  tokens: RuntimeTokenizer;
 }
 
 /**
@@ -78,9 +79,10 @@ export async function buildTokenizerBlock(
     if (domain) sources.push({ dir: t.spec.dir, domain });
   }
   if (sources.length === 0) return null;
+  const options = { probeTokens: RUNTIME_TOKENS };
   const htf = await tokenizerBytes(sources) > isolateAbove
-    ? await buildHtfIsolated(sources)
-    : await buildHtf(sources);
+    ? await buildHtfIsolated(sources, options)
+    : await buildHtf(sources, options);
   if (!htf) return null;
   const summary = htf.summary as unknown as Record<string, unknown>;
   return {
@@ -99,6 +101,12 @@ export async function buildTokenizerBlock(
       tokenizer_extra: htf.manifestExtra,
     },
     warnings: htf.warnings,
-    contents: htf.contents,
+    tokens: {
+      domains: Object.entries(htf.probed).map(([name, found]) => ({
+        name,
+        vocab: found.map((token) => ({ token })),
+        added: [],
+      })),
+    },
   };
 }

@@ -14,15 +14,10 @@ import type { HtfWorkerReply, HtfWorkerRequest } from "./isolated.ts";
 
 self.onmessage = async (e: MessageEvent<HtfWorkerRequest>) => {
   try {
-    const r = await buildHtf(e.data.sources);
-    if (r === null) {
-      self.postMessage({ result: null } satisfies HtfWorkerReply);
-      return;
-    }
-    const { blob, summary, warnings, manifestExtra } = r;
+    const r = await buildHtf(e.data.sources, e.data.options);
     self.postMessage(
-      { result: { blob, summary, warnings, manifestExtra } } satisfies HtfWorkerReply,
-      [blob.buffer as ArrayBuffer],
+      { result: r } satisfies HtfWorkerReply,
+      r ? [r.blob.buffer as ArrayBuffer] : [],
     );
   } catch (err) {
     const error = err instanceof HeliosError

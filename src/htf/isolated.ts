@@ -7,23 +7,24 @@
  * @module
  */
 import { type ErrorCode, HeliosError } from "../errors.ts";
-import { readHtf } from "./reader.ts";
-import type { HtfBuildResult, TokenizerSource } from "./types.ts";
+import type { HtfBuildOptions, HtfBuildResult, TokenizerSource } from "./types.ts";
 
 /** What the worker is asked. */
 export interface HtfWorkerRequest {
   /** Tokenizer folders and their domains. */
   sources: TokenizerSource[];
+  /** {@link buildHtf}'s options. */
+  options: HtfBuildOptions;
 }
 
-/** What the worker answers: the build's result without `contents`, or its error. */
+/** What the worker answers: the build's result, or its error. */
 export type HtfWorkerReply =
-  | { result: Omit<HtfBuildResult, "contents"> | null }
+  | { result: HtfBuildResult | null }
   | { error: { code: ErrorCode; message: string } };
 
 /**
- * Builds the HTF blob as {@link buildHtf} does, in a worker of its own, with the same result
- * (`contents` read back from the blob on the calling thread) and the same errors.
+ * Builds the HTF blob as `buildHtf` does, in a worker of its own, with the same result and the
+ * same errors.
  *
  * @example
  * ```ts ignore
@@ -34,6 +35,7 @@ export type HtfWorkerReply =
  */
 export async function buildHtfIsolated(
   sources: TokenizerSource[],
+  options: HtfBuildOptions = {},
 ): Promise<HtfBuildResult | null> {
   const worker = new Worker(new URL("./build_worker.ts", import.meta.url).href, { type: "module" });
   const reply = await new Promise<HtfWorkerReply>((resolve, reject) => {
@@ -42,9 +44,8 @@ export async function buildHtfIsolated(
       e.preventDefault(); // else the error ends the whole process
       reject(new HeliosError("INTERNAL", `Internal error: tokenizer worker: ${e.message}`));
     };
-    worker.postMessage({ sources } satisfies HtfWorkerRequest);
-  }).finally(() => worker.terminate()); // its heap goes before the blob is read back here
+    worker.postMessage({ sources, options } satisfies HtfWorkerRequest);
+  }).finally(() => worker.terminate());
   if ("error" in reply) throw new HeliosError(reply.error.code, reply.error.message);
-  if (reply.result === null) return null;
-  return { ...reply.result, contents: readHtf(reply.result.blob) };
+  return reply.result;
 }

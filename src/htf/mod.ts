@@ -44,11 +44,11 @@ const ROLES = new Set(["text", "code", "cortex", "audio"]);
  * ```
  *
  * @param sources Tokenizer folders and their domains; at most one "text".
- * @param _options Reserved.
+ * @param options `probeTokens` to look up in the domains written.
  */
 export async function buildHtf(
   sources: TokenizerSource[],
-  _options: HtfBuildOptions = {},
+  options: HtfBuildOptions = {},
 ): Promise<HtfBuildResult | null> {
   for (const s of sources) {
     if (!ROLES.has(s.domain)) {
@@ -112,7 +112,17 @@ export async function buildHtf(
   const blob = writeHtf(domains);
   const contents = readHtf(blob);
   const summary = describeHtf(contents);
-  return { blob, summary, warnings, manifestExtra: manifestExtra(primary, warnings), contents };
+  const probe = new Set(options.probeTokens ?? []);
+  const probed: Record<string, string[]> = {};
+  for (const d of contents.domains) {
+    const found = new Set<string>();
+    if (probe.size > 0) {
+      for (const v of d.vocab) if (probe.has(v.token)) found.add(v.token);
+      for (const a of d.added) if (probe.has(a.content)) found.add(a.content);
+    }
+    probed[d.name] = [...probe].filter((t) => found.has(t));
+  }
+  return { blob, summary, warnings, manifestExtra: manifestExtra(primary, warnings), probed };
 }
 
 function checkLimits(t: PreparedTokenizer, code: boolean, warnings: string[]): void {

@@ -16,8 +16,15 @@ export interface TokenizerSource {
   domain: HtfDomainRole;
 }
 
-/** Options of {@link buildHtf}; none yet, reserved for later switches. */
-export type HtfBuildOptions = Record<string, never>;
+/** Options of {@link buildHtf}. */
+export interface HtfBuildOptions {
+  /**
+   * Token strings to look up in every domain written; the result's `probed` says which each
+   * domain holds (in its vocab or its added tokens). The runtime report asks for a few this way
+   * without keeping every token.
+   */
+  probeTokens?: readonly string[];
+}
 
 /** The tokenizer algorithm a domain was written for. */
 export type TokenizerKind =
@@ -105,8 +112,8 @@ export interface HtfBuildResult {
    * `add_eos_token`, `generation` (numeric/boolean generation defaults).
    */
   manifestExtra: Record<string, ManifestValue>;
-  /** The blob as {@link HtfContents} (read back and validated), for checks that need its tokens. */
-  contents: HtfContents;
+  /** Per domain name, those of the options' `probeTokens` it holds (in their order). */
+  probed: Record<string, string[]>;
 }
 
 /** The 32-byte HTF header (§10.1). */

@@ -15,7 +15,7 @@ import {
 } from "./rules.ts";
 
 export type { RuntimeRule, RuntimeStage, RuntimeTensor, TowerName, TowerView } from "./rules.ts";
-export { RUNTIME_RULES } from "./rules.ts";
+export { RUNTIME_RULES, RUNTIME_TOKENS } from "./rules.ts";
 
 /** What the runtime does with one tower. */
 export interface TowerRuntime {

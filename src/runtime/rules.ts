@@ -128,6 +128,18 @@ const GEMMA_SEMANTICS: Readonly<Record<string, string>> = {
 
 const CHAT_ADAPTER_ARCHS = new Set(["qwen", "qwen2", "gemma4"]);
 
+/** The turn markers the runtime's chat session needs, by architecture (`*` for the others). */
+const TURN_TOKENS: Readonly<Record<string, readonly [string, string]>> = {
+  gemma4: ["<|turn>", "<turn|>"],
+  "*": ["<|im_start|>", "<|im_end|>"],
+};
+
+/**
+ * Every token string a rule looks up in a tokenizer: a conversion finds these in the tokenizer
+ * it builds instead of keeping all its tokens (`TowerView.tokens` is asked for no other).
+ */
+export const RUNTIME_TOKENS: readonly string[] = Object.values(TURN_TOKENS).flat();
+
 /** The rules, in the order their reasons are reported. */
 export const RUNTIME_RULES: readonly RuntimeRule[] = [
   {
@@ -347,7 +359,7 @@ export const RUNTIME_RULES: readonly RuntimeRule[] = [
     stage: "chat",
     check(v) {
       if (v.tokens === null) return null;
-      const [a, b] = arch(v) === "gemma4" ? ["<|turn>", "<turn|>"] : ["<|im_start|>", "<|im_end|>"];
+      const [a, b] = TURN_TOKENS[arch(v) === "gemma4" ? "gemma4" : "*"];
       return v.tokens.has(a) && v.tokens.has(b)
         ? null
         : `tokenizer lacks ${a}/${b}: runs through the runtime's test tools only`;
