@@ -269,3 +269,30 @@ Deno.test("malformed tokenizer files fail with BAD_TOKENIZER naming the file and
     /WordLevel/,
   );
 });
+
+Deno.test("a vocab's first bad entry, in file order, is the one named: a shared id or an id that is not one", async () => {
+  const withVocab = (vocab: Record<string, unknown>) => {
+    const t = tinyTokenizer();
+    (t.model as { vocab: unknown; merges: unknown[] }).vocab = vocab;
+    (t.model as { merges: unknown[] }).merges = [];
+    return build({ "tokenizer.json": t });
+  };
+  await assertHeliosError(
+    withVocab({ a: 0, b: 1, c: 0, d: 1 }),
+    "BAD_TOKENIZER",
+    /tokens "a" and "c" share id 0$/,
+  );
+  await assertHeliosError(
+    withVocab({ a: 0, b: 1.5, c: 0 }),
+    "BAD_TOKENIZER",
+    /token "b" has id 1\.5, not an integer in 0\.\.2\^31-1$/,
+  );
+  await assertHeliosError(
+    withVocab({ a: 7, b: 7, c: -1 }),
+    "BAD_TOKENIZER",
+    /tokens "a" and "b" share id 7$/,
+  );
+  await assertHeliosError(withVocab({ a: 0, b: "1" }), "BAD_TOKENIZER", /token "b" has id "1"/);
+  const ok = await withVocab({ b: 1, a: 0, ab: 2, "<eos>": 3 });
+  assert.equal(ok?.summary.vocabSize, 4);
+});

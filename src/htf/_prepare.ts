@@ -311,7 +311,7 @@ function vocabEntries(
     [ids.bos, ids.eos, ids.pad, ids.unk, ...ids.eosIds].filter((x) => x !== undefined),
   );
   const out: HtfVocabEntry[] = [];
-  for (const [token, id] of model.vocab) {
+  model.vocab.forEach((id, token) => {
     let flags = 0;
     const a = addedById.get(id);
     if (a) flags |= TokenFlag.ADDED | (a.special ? TokenFlag.SPECIAL : 0);
@@ -319,7 +319,7 @@ function vocabEntries(
     if (control.has(id)) flags |= TokenFlag.CONTROL;
     if (token.length === 6 && /^<0x[0-9A-Fa-f]{2}>$/.test(token)) flags |= TokenFlag.BYTE;
     out.push({ id, token, flags });
-  }
+  });
   // Usually in id order already (tokenizer.json lists its vocab so): then no sort is needed.
   let sorted = true;
   for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1].id <= out[i].id;
