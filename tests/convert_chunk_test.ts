@@ -262,9 +262,8 @@ Deno.test("a pool closed while it still creates workers fails its queued chunks 
   }
 });
 
-Deno.test("a pool of 0 threads starts no worker; one of 3 starts one now and the others one per task", async () => {
-  const pool = new ChunkPool(0);
-  pool.start({ kernels: true });
+/** Runs a one-value FP16 chunk (BF16 1.0) through `pool` and checks its result. */
+async function convertsOneValue(pool: ChunkPool): Promise<void> {
   const r = await pool.run({
     raw: new Uint16Array([0x3f80]).buffer,
     dtype: "BF16",
@@ -274,6 +273,12 @@ Deno.test("a pool of 0 threads starts no worker; one of 3 starts one now and the
     nonfinite: "error",
   });
   assert.deepEqual([...new Uint16Array(r.out.buffer, 0, 1)], [0x3c00]);
+}
+
+Deno.test("a pool of 0 threads starts no worker; one of 3 starts one now and the others one per task", async () => {
+  const pool = new ChunkPool(0);
+  pool.start({ kernels: true });
+  await convertsOneValue(pool);
   assert.equal(pool.started, 0);
   pool.close();
   const grown = new ChunkPool(3);
@@ -293,15 +298,7 @@ Deno.test("a pool started with 'workers: 2' stops there until its first chunk, t
   };
   await ticks(4);
   assert.equal(pool.started, 2);
-  const r = await pool.run({
-    raw: new Uint16Array([0x3f80]).buffer,
-    dtype: "BF16",
-    count: 1,
-    target: "fp16",
-    search: "mse",
-    nonfinite: "error",
-  });
-  assert.deepEqual([...new Uint16Array(r.out.buffer, 0, 1)], [0x3c00]);
+  await convertsOneValue(pool);
   await ticks(4);
   assert.equal(pool.started, 4);
   pool.close();
