@@ -36,9 +36,15 @@ export type DomainToWrite =
 const enc = new TextEncoder();
 
 class ByteSink {
-  buf = new Uint8Array(1 << 16);
+  buf: Uint8Array;
   len = 0;
-  private view = new DataView(this.buf.buffer);
+  private view: DataView;
+
+  /** A sink whose first buffer holds `capacity` bytes (it grows beyond by doubling). */
+  constructor(capacity = 1 << 16) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private grow(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -197,6 +203,28 @@ function writeTokenizerBody(s: ByteSink, t: PreparedTokenizer, domainStart: numb
   for (let i = 0; i < t.merges.length; i++) s.u32(t.merges[i]);
 }
 
+/** UTF-8 bytes of a string (2 per unit below U+0800, 4 per surrogate pair, else 3). */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
+  }
+  return n;
+}
+
+/** At least the blob's size: every entry with its header and padding, the merges, the rest. */
+function sizeBound(domains: DomainToWrite[]): number {
+  let n = 1 << 16; // header, table, configs and paddings, with room to spare
+  for (const d of domains) {
+    if (d.role === "audio") continue;
+    for (const a of d.tok.added) n += 12 + utf8Length(a.content);
+    for (const v of d.tok.vocab) n += 12 + utf8Length(v.token);
+    n += 4 * d.tok.merges.length;
+  }
+  return n;
+}
+
 const TYPE_OF = {
   text: DomainType.TEXT,
   cortex: DomainType.TEXT,
@@ -215,7 +243,9 @@ const TYPE_OF = {
  * ```
  */
 export function writeHtf(domains: DomainToWrite[]): Uint8Array {
-  const s = new ByteSink();
+  // Sized from the tokens up front: growing by doubling to Gemma's 9 MB blob allocated ≈ 25 MB
+  // more on the way, at the tokenizer's memory peak.
+  const s = new ByteSink(sizeBound(domains));
   const tableEnd = HTF_HEADER_SIZE + HTF_DOMAIN_ENTRY_SIZE * domains.length;
   while (s.len < tableEnd) s.u8(0);
   const entries: {
