@@ -303,3 +303,52 @@ Deno.test("a pool started with 'workers: 2' stops there until its first chunk, t
   assert.equal(pool.started, 4);
   pool.close();
 });
+
+Deno.test("a chunk of several slices quantizes as one: in place unless the output outgrows F8's bytes, sums in element order", () => {
+  // Two whole 64-block slices and a partial third, specials in the first and last slices.
+  const n = 2 * 64 * 256 + 300;
+  const x = new Rng(17).gaussianArray(n, 0.02);
+  x[5] = 1e6;
+  x[n - 7] = NaN;
+  const bf = bf16(x);
+  const f8 = new Uint8Array(n).map((_, i) => (i * 37) & 0x77); // finite E4M3 codes
+  const f8Values = new Float32Array(n);
+  const e4m3 = (c: number) => {
+    const e = (c >> 3) & 15, m = c & 7, s = c & 0x80 ? -1 : 1;
+    return s * (e === 0 ? m / 8 * 2 ** -6 : (1 + m / 8) * 2 ** (e - 7));
+  };
+  for (let i = 0; i < n; i++) f8Values[i] = e4m3(f8[i]);
+  const cases = [
+    { dtype: "BF16", raw: () => bf.slice(0), ref: () => bf16Values(bf) },
+    { dtype: "F32", raw: () => x.slice().buffer as ArrayBuffer, ref: () => x.slice() },
+    { dtype: "F8_E4M3", raw: () => f8.slice().buffer as ArrayBuffer, ref: () => f8Values.slice() },
+  ];
+  for (const c of cases) {
+    for (const target of ["hq5k", "hq41k"] as const) {
+      const ref = c.ref();
+      const stats = slowScan(ref, "zero", true);
+      const raw = c.raw();
+      const job = {
+        raw,
+        dtype: c.dtype,
+        count: n,
+        target,
+        search: "fast",
+        nonfinite: "zero",
+      } as const;
+      const r = processChunk(job, getKernel);
+      assert.deepEqual(r.out, quantize(target, ref, { search: "fast" }), `${c.dtype} ${target}`);
+      assert.deepEqual(
+        { nonfinite: r.nonfinite, clamped: r.clamped, sum: r.sum, sumSq: r.sumSq },
+        stats,
+      );
+      // In place unless a slice's output could reach the next slice's source (HQ5K's 288-byte
+      // blocks from one-byte F8 values: 256 bytes each).
+      const inPlace = !(c.dtype === "F8_E4M3" && target === "hq5k");
+      assert.equal(r.out.buffer === raw, inPlace, `${c.dtype} ${target}: in place`);
+      const failed = processChunk({ ...job, raw: c.raw(), nonfinite: "error" }, getKernel);
+      assert.equal(failed.nonfinite, c.dtype === "F8_E4M3" ? 0 : 1);
+      if (failed.nonfinite > 0) assert.equal(failed.sqErr, 0);
+    }
+  }
+});

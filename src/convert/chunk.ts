@@ -15,7 +15,7 @@ import {
   type HqsKernel,
   type HqsSearch,
 } from "../hqs/kernel.ts";
-import { decodeToF32 } from "../safetensors/dtype.ts";
+import { decodeToF32, DTYPE_SIZES } from "../safetensors/dtype.ts";
 import { convertToF16, hasDirectF16 } from "./to_f16.ts";
 
 /** What to do with NaN/Inf in a weight. */
@@ -74,7 +74,8 @@ export interface ChunkResult extends ChunkStats {
 /**
  * Checks and sanitises `x` in place: NaN/Inf are counted (and zeroed under `zero`), finite
  * values beyond ±65504 clamped; returns the counts and, when `sums`, the sum and sum of
- * squares of the checked values (NaN/Inf left in place under `error` are not summed).
+ * squares of the checked values (NaN/Inf left in place under `error` are not summed). With
+ * `from`, the counts and sums continue from it, with the additions of one pass over both parts.
  *
  * @example
  * ```ts
@@ -83,29 +84,41 @@ export interface ChunkResult extends ChunkStats {
  * console.log(scanChunk(x, "zero", true)); // { nonfinite: 1, clamped: 1, sum: 65505, sumSq: 4290774017 }
  * ```
  */
-export function scanChunk(x: Float32Array, policy: NonfinitePolicy, sums: boolean): ChunkStats {
+export function scanChunk(
+  x: Float32Array,
+  policy: NonfinitePolicy,
+  sums: boolean,
+  from: ChunkStats = NO_STATS,
+): ChunkStats {
   // Nearly every chunk is all finite and in range: one tight pass decides, with the same
   // additions in the same order as the full pass, which only runs for the rare others.
-  let sum = 0;
-  let sumSq = 0;
+  let sum = from.sum;
+  let sumSq = from.sumSq;
   const n = x.length;
   for (let i = 0; i < n; i++) {
     const v = x[i];
-    if (!(v <= F16_MAX && v >= -F16_MAX)) return scanSpecial(x, policy, sums);
+    if (!(v <= F16_MAX && v >= -F16_MAX)) return scanSpecial(x, policy, sums, from);
     sum += v;
     sumSq += v * v;
   }
   return sums
-    ? { nonfinite: 0, clamped: 0, sum, sumSq }
-    : { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+    ? { nonfinite: from.nonfinite, clamped: from.clamped, sum, sumSq }
+    : { nonfinite: from.nonfinite, clamped: from.clamped, sum: 0, sumSq: 0 };
 }
 
+const NO_STATS: ChunkStats = { nonfinite: 0, clamped: 0, sum: 0, sumSq: 0 };
+
 /** {@link scanChunk} for a chunk with NaN/Inf or values beyond ±65504. */
-function scanSpecial(x: Float32Array, policy: NonfinitePolicy, sums: boolean): ChunkStats {
-  let nonfinite = 0;
-  let clamped = 0;
-  let sum = 0;
-  let sumSq = 0;
+function scanSpecial(
+  x: Float32Array,
+  policy: NonfinitePolicy,
+  sums: boolean,
+  from: ChunkStats,
+): ChunkStats {
+  let nonfinite = from.nonfinite;
+  let clamped = from.clamped;
+  let sum = from.sum;
+  let sumSq = from.sumSq;
   for (let i = 0; i < x.length; i++) {
     let v = x[i];
     if (v - v !== 0) {
@@ -130,11 +143,13 @@ function scanSpecial(x: Float32Array, policy: NonfinitePolicy, sums: boolean): C
 /** Per-thread decode buffer, grown on demand and reused for every chunk. */
 let scratch = new Float32Array(0);
 
-function decoded(job: ChunkJob, padded: number): Float32Array {
+/** `count` elements of the job from element `start`, decoded to f32, zero-padded to `padded`. */
+function decoded(job: ChunkJob, start: number, count: number, padded: number): Float32Array {
   if (scratch.length < padded) scratch = new Float32Array(padded);
   const x = scratch.subarray(0, padded);
-  decodeToF32(job.dtype, new Uint8Array(job.raw), job.count, x, 0);
-  x.fill(0, job.count);
+  const size = DTYPE_SIZES[job.dtype] ?? 4;
+  decodeToF32(job.dtype, new Uint8Array(job.raw, start * size, count * size), count, x, 0);
+  x.fill(0, count);
   return x;
 }
 
@@ -165,41 +180,55 @@ export function processChunk(job: ChunkJob, kernelOf: KernelLookup): ChunkResult
     const quantizeMs = performance.now() - t0;
     return { ...c, sum: 0, sumSq: 0, out, sqErr: 0, raw, decodeMs: 0, scanMs: 0, quantizeMs };
   }
-  const nBlocks = Math.ceil(count / HQS_SUPER_BLOCK);
-  const x = decoded(job, target === "fp16" ? count : nBlocks * HQS_SUPER_BLOCK);
-  const t1 = performance.now();
-  const s = scanChunk(x.subarray(0, count), job.nonfinite, target !== "fp16");
-  const t2 = performance.now();
-  let out: Uint8Array;
-  let sqErr = 0;
   if (target === "fp16") {
+    const x = decoded(job, 0, count, count);
+    const t1 = performance.now();
+    const s = scanChunk(x, job.nonfinite, false);
+    const t2 = performance.now();
     const h = raw.byteLength >= count * 2
       ? new Float16Array(raw, 0, count)
       : new Float16Array(count);
     h.set(x);
-    out = new Uint8Array(h.buffer, 0, count * 2);
-  } else {
-    const kernel = kernelOf(target);
-    // The raw bytes are decoded already, so the output can take their place (zeroed first,
-    // so no byte of the input can leak into it); a fresh buffer only when it does not fit.
-    const need = nBlocks * kernel.blockBytes;
-    out = raw.byteLength >= need ? new Uint8Array(raw, 0, need).fill(0) : new Uint8Array(need);
-    if (s.nonfinite === 0 || job.nonfinite === "zero") {
-      // The pool's fixed slices, their errors summed in slice order: the additions of a
-      // single-threaded HqsPool call, so the relative RMSE in the manifest keeps its last bit.
-      for (let b0 = 0; b0 < nBlocks; b0 += HQS_POOL_SLICE_BLOCKS) {
-        const nb = Math.min(HQS_POOL_SLICE_BLOCKS, nBlocks - b0);
-        sqErr += kernel.encode(
-          x,
-          b0 * HQS_SUPER_BLOCK,
-          nb,
-          out,
-          b0 * kernel.blockBytes,
-          job.search,
-        );
-      }
-    }
+    const out = new Uint8Array(h.buffer, 0, count * 2);
+    const t3 = performance.now();
+    return { ...s, out, sqErr: 0, raw, decodeMs: t1 - t0, scanMs: t2 - t1, quantizeMs: t3 - t2 };
   }
-  const t3 = performance.now();
-  return { ...s, out, sqErr, raw, decodeMs: t1 - t0, scanMs: t2 - t1, quantizeMs: t3 - t2 };
+  const kernel = kernelOf(target);
+  const nBlocks = Math.ceil(count / HQS_SUPER_BLOCK);
+  const bb = kernel.blockBytes;
+  // Slice by slice (the pool's fixed slices, errors summed in slice order: the additions of a
+  // single-threaded HqsPool call, so the relative RMSE in the manifest keeps its last bit):
+  // decoded into a cache-sized buffer, checked (the sums running on, in element order) and
+  // quantized. The output takes the place of the raw bytes when it fits and a slice's output
+  // cannot reach the next slice's source (whole super-blocks take fewer bytes than their
+  // source of two bytes or more per value); each slice's output is zeroed first, so no byte of
+  // the input can leak into it. Else a fresh buffer.
+  const need = nBlocks * bb;
+  const size = DTYPE_SIZES[dtype] ?? 4;
+  const out = raw.byteLength >= need && bb <= HQS_SUPER_BLOCK * size
+    ? new Uint8Array(raw, 0, need)
+    : new Uint8Array(need);
+  let s: ChunkStats = NO_STATS;
+  let sqErr = 0;
+  let decodeMs = 0, scanMs = 0, quantizeMs = 0;
+  for (let b0 = 0; b0 < nBlocks; b0 += HQS_POOL_SLICE_BLOCKS) {
+    const t1 = performance.now();
+    const nb = Math.min(HQS_POOL_SLICE_BLOCKS, nBlocks - b0);
+    const e0 = b0 * HQS_SUPER_BLOCK;
+    const n = Math.min(nb * HQS_SUPER_BLOCK, count - e0);
+    const x = decoded(job, e0, n, nb * HQS_SUPER_BLOCK);
+    const t2 = performance.now();
+    s = scanChunk(x.subarray(0, n), job.nonfinite, true, s);
+    const t3 = performance.now();
+    // Under `error`, a chunk with NaN/Inf is checked to its end but not quantized further.
+    if (s.nonfinite === 0 || job.nonfinite === "zero") {
+      out.fill(0, b0 * bb, (b0 + nb) * bb);
+      sqErr += kernel.encode(x, 0, nb, out, b0 * bb, job.search);
+    }
+    decodeMs += t2 - t1;
+    scanMs += t3 - t2;
+    quantizeMs += performance.now() - t3;
+  }
+  if (s.nonfinite > 0 && job.nonfinite === "error") sqErr = 0;
+  return { ...s, out, sqErr, raw, decodeMs, scanMs, quantizeMs };
 }
