@@ -62,3 +62,16 @@ Deno.test("a conversion's tokenizer block is the same whether built in a worker 
   assert.deepEqual(there.summary, here.summary);
   assert.deepEqual(there.tokens, here.tokens);
 });
+
+Deno.test("an aborted signal stops the tokenizer worker and rejects with ABORTED", async () => {
+  const sources = [{ dir: await tinyDir(), domain: "text" as const }];
+  const early = new AbortController();
+  early.abort();
+  const pre = await buildHtfIsolated(sources, {}, early.signal).then(() => null, (e) => e);
+  assert.ok(pre instanceof HeliosError && pre.code === "ABORTED");
+  const late = new AbortController();
+  const pending = buildHtfIsolated(sources, {}, late.signal);
+  late.abort();
+  const err = await pending.then(() => null, (e) => e);
+  assert.ok(err instanceof HeliosError && err.code === "ABORTED", String(err));
+});

@@ -31,6 +31,8 @@ export interface ConversionExtras {
 export interface ExtrasOptions {
   /** Write a tokenizer block (default true). */
   tokenizer?: boolean;
+  /** Cancels a large tokenizer's build (its worker is stopped). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function buildExtras(
   let tokenizer: Record<string, unknown> | null = null;
   let tokenizerTokens: RuntimeTokenizer | null = null;
   if (options.tokenizer ?? true) {
-    const tok = await buildTokenizerBlock(plan);
+    const tok = await buildTokenizerBlock(plan, undefined, options.signal);
     if (tok) {
       blocks.set(BlockId.TOKENIZER, tok.blob);
       tokenizer = tok.summary;

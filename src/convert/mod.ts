@@ -231,7 +231,10 @@ export async function convert(options: ConvertOptions): Promise<ConversionReport
       planWarnings.push(w);
       warn(w);
     }
-    const extras = await buildExtras(plan, { tokenizer: options.tokenizer });
+    const extras = await buildExtras(plan, {
+      tokenizer: options.tokenizer,
+      signal: options.signal,
+    });
     for (const w of extras.warnings) warn(w);
     const runtime = runtimeOf(plan, extras);
     const runtimeWarnings = Object.entries(runtime).flatMap(([tower, r]) =>

@@ -61,7 +61,8 @@ const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>>
 
 /**
  * Returns the tokenizer block of a plan, or null when no tower has tokenizer files. Tokenizer
- * files over `isolateAbove` bytes in all are parsed in a worker of their own.
+ * files over `isolateAbove` bytes in all are parsed in a worker of their own, which `signal`
+ * stops.
  *
  * @example
  * ```ts ignore
@@ -72,6 +73,7 @@ const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>>
 export async function buildTokenizerBlock(
   plan: ConversionPlan,
   isolateAbove = ISOLATED_TOKENIZER_BYTES,
+  signal?: AbortSignal,
 ): Promise<TokenizerBlock | null> {
   const sources: TokenizerSource[] = [];
   for (const t of plan.towers) {
@@ -81,7 +83,7 @@ export async function buildTokenizerBlock(
   if (sources.length === 0) return null;
   const options = { probeTokens: RUNTIME_TOKENS };
   const htf = await tokenizerBytes(sources) > isolateAbove
-    ? await buildHtfIsolated(sources, options)
+    ? await buildHtfIsolated(sources, options, signal)
     : await buildHtf(sources, options);
   if (!htf) return null;
   const summary = htf.summary as unknown as Record<string, unknown>;

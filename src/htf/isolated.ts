@@ -24,7 +24,7 @@ export type HtfWorkerReply =
 
 /**
  * Builds the HTF blob as `buildHtf` does, in a worker of its own, with the same result and the
- * same errors.
+ * same errors; `signal` stops the worker and rejects with `ABORTED`.
  *
  * @example
  * ```ts ignore
@@ -36,16 +36,25 @@ export type HtfWorkerReply =
 export async function buildHtfIsolated(
   sources: TokenizerSource[],
   options: HtfBuildOptions = {},
+  signal?: AbortSignal,
 ): Promise<HtfBuildResult | null> {
+  const cancelled = () => new HeliosError("ABORTED", "Tokenizer build cancelled");
+  if (signal?.aborted) throw cancelled();
   const worker = new Worker(new URL("./build_worker.ts", import.meta.url).href, { type: "module" });
+  let onAbort = () => {};
   const reply = await new Promise<HtfWorkerReply>((resolve, reject) => {
+    onAbort = () => reject(cancelled());
+    signal?.addEventListener("abort", onAbort, { once: true });
     worker.onmessage = (e: MessageEvent<HtfWorkerReply>) => resolve(e.data);
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault(); // else the error ends the whole process
       reject(new HeliosError("INTERNAL", `Internal error: tokenizer worker: ${e.message}`));
     };
     worker.postMessage({ sources, options } satisfies HtfWorkerRequest);
-  }).finally(() => worker.terminate());
+  }).finally(() => {
+    signal?.removeEventListener("abort", onAbort);
+    worker.terminate();
+  });
   if ("error" in reply) throw new HeliosError(reply.error.code, reply.error.message);
   return reply.result;
 }
