@@ -53,8 +53,12 @@ const PUSH_ROW = `local.get s f32.demote_f64 f32x4.splat local.set sv
   end end
   local.get c local.get j local.get j1 i32.sub i32.const 1 i32.sub i32.sub local.set c`;
 
-/** bitselect: `a` where the mask `c` is set, else `b` (lane by lane, as an `if` would). */
-const PICK2 = (a: string, b: string, c: string) => `${a} ${b} local.get ${c} v128.bitselect`;
+/**
+ * `a` where the f64x2 comparison mask `c` is set, else `b` (lane by lane, as an `if` would; a
+ * comparison's lanes are all ones or all zeros, so the relaxed select is exact).
+ */
+const PICK2 = (a: string, b: string, c: string) =>
+  `${a} ${b} local.get ${c} i64x2.relaxed_laneselect`;
 
 /**
  * The q_min window of q_scale codes k and k + 1 (f64x2 lanes, the scalar rules lane by lane with
@@ -66,7 +70,7 @@ const PICK2 = (a: string, b: string, c: string) => `${a} ${b} local.get ${c} v12
 const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.tee vS
   local.get vQ f64x2.mul local.set vSpan
   local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero f64x2.gt
-  v128.bitselect local.set vIv
+  i64x2.relaxed_laneselect local.set vIv
   local.get vHi local.get vSpan f64x2.sub local.get vHalf local.get vS f64x2.mul f64x2.sub local.set vA
   local.get vLo local.get vHalf local.get vS f64x2.mul f64x2.add local.set vZ
   local.get vA local.get vZ f64x2.gt local.set vC

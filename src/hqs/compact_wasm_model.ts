@@ -60,7 +60,7 @@ const LEAST4 = (v: string) =>
  * branch. It wins only strictly below `best` (else −1; best is left as it was).
  */
 const LANE_PICK = `${LEAST4("bv")} local.tee acc local.get bv f32x4.eq local.set u
-  local.get bix local.get big local.get u v128.bitselect local.set q
+  local.get bix local.get big local.get u i32x4.relaxed_laneselect local.set q
   ${LEAST4("q")} f32x4.extract_lane 0 f64.promote_f32 i32.trunc_sat_f64_s local.set c
   local.get acc f32x4.extract_lane 0 f64.promote_f32 local.tee e local.get best f64.lt local.set i
   local.get c i32.const -1 local.get i select local.set bi
@@ -110,8 +110,8 @@ export const CANDS: Func = {
       ${candTerm(2)} ${candTerm(6)} f32x4.add f32x4.add
       ${candTerm(3)} ${candTerm(7)} f32x4.add f32x4.add
       local.tee acc local.get bv f32x4.lt local.set u
-      local.get acc local.get bv local.get u v128.bitselect local.set bv
-      local.get ix local.get bix local.get u v128.bitselect local.set bix
+      local.get acc local.get bv local.get u i32x4.relaxed_laneselect local.set bv
+      local.get ix local.get bix local.get u i32x4.relaxed_laneselect local.set bix
       local.get ix local.get four f32x4.add local.set ix
       local.get i i32.const 4 i32.add local.set i
       br 0

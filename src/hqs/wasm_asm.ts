@@ -172,6 +172,10 @@ const OPS: Record<string, [number[], string]> = {
   "i64x2.add": [[0xfd, 0xce, 0x01], ""],
   "i64x2.mul": [[0xfd, 0xd5, 0x01], ""],
   "i64x2.extmul_low_i32x4_u": [[0xfd, 0xde, 0x01], ""],
+  // relaxed SIMD: deterministic (as v128.bitselect) for masks whose lanes are all ones or all
+  // zeros, such as comparison results; one blend instruction instead of three logic ones
+  "i32x4.relaxed_laneselect": [[0xfd, 0x8b, 0x02], ""],
+  "i64x2.relaxed_laneselect": [[0xfd, 0x8c, 0x02], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
