@@ -16,6 +16,7 @@ import {
   G_MAX_BYTE,
   G_MIN_BYTE,
   IOTA_BYTE,
+  MINS32_BYTE,
   MINS_BYTE,
   REFIT_BYTE,
   STEPS_BYTE,
@@ -28,30 +29,38 @@ import { GROUP_END, PICK, PUSH_ONE, ROUND, STEP_OF_K } from "./compact_wasm_mode
 const TO_I32 = "i32.trunc_sat_f64_s";
 
 /**
- * Appends candidates (k, j0 … j1) with STEP_OF_K's s / iv to the list, four at a time: the mins
- * demoted to f32 in pairs, the step, inverse and codes splatted. A store may run up to three
- * entries past the row; the next row or the list's padding overwrites them.
+ * Appends candidates (k, j0 … j1) with steps sv and inverses iv4 (f32x4 splats) to the list, four
+ * at a time, the lattice starts from the f32 min table: the first four at once (most rows are
+ * that short), any further ones in a loop. A store may run up to three entries past the row; the
+ * next row or the list's padding overwrites them. Rows are never empty (WINDOWS).
  */
-const PUSH_ROW = `local.get s f32.demote_f64 f32x4.splat local.set sv
-  local.get iv f32.demote_f64 f32x4.splat local.set iv4
-  local.get k i8x16.splat local.set kv
-  local.get j0 local.set j
-  block loop
-    local.get j local.get j1 i32.gt_s br_if 1
-    local.get c i32.const 2 i32.shl local.tee o
-    local.get j i32.const 3 i32.shl local.tee i v128.load ${MINS_BYTE} f32x4.demote_f64x2_zero
-    local.get i v128.load ${MINS_BYTE + 16} f32x4.demote_f64x2_zero shuffle.0145
-    v128.store ${CAND_M_BYTE}
-    local.get o local.get sv v128.store ${CAND_S_BYTE}
-    local.get o local.get iv4 v128.store ${CAND_I_BYTE}
-    local.get c local.get kv v128.store ${CAND_K_BYTE}
-    local.get c local.get j i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
-    v128.store ${CAND_J_BYTE}
-    local.get c i32.const 4 i32.add local.set c
-    local.get j i32.const 4 i32.add local.set j
-    br 0
-  end end
-  local.get c local.get j local.get j1 i32.sub i32.const 1 i32.sub i32.sub local.set c`;
+const PUSH_ROW = `local.get k i8x16.splat local.set kv
+  local.get c i32.const 2 i32.shl local.tee o
+  local.get j0 i32.const 2 i32.shl v128.load ${MINS32_BYTE} v128.store ${CAND_M_BYTE}
+  local.get o local.get sv v128.store ${CAND_S_BYTE}
+  local.get o local.get iv4 v128.store ${CAND_I_BYTE}
+  local.get c local.get kv v128.store ${CAND_K_BYTE}
+  local.get c local.get j0 i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
+  v128.store ${CAND_J_BYTE}
+  local.get j1 local.get j0 i32.sub i32.const 4 i32.ge_s
+  if
+    local.get j0 i32.const 4 i32.add local.set j
+    local.get c i32.const 4 i32.add local.set i
+    block loop
+      local.get j local.get j1 i32.gt_s br_if 1
+      local.get i i32.const 2 i32.shl local.tee o
+      local.get j i32.const 2 i32.shl v128.load ${MINS32_BYTE} v128.store ${CAND_M_BYTE}
+      local.get o local.get sv v128.store ${CAND_S_BYTE}
+      local.get o local.get iv4 v128.store ${CAND_I_BYTE}
+      local.get i local.get kv v128.store ${CAND_K_BYTE}
+      local.get i local.get j i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
+      v128.store ${CAND_J_BYTE}
+      local.get i i32.const 4 i32.add local.set i
+      local.get j i32.const 4 i32.add local.set j
+      br 0
+    end end
+  end
+  local.get c local.get j1 i32.add local.get j0 i32.sub i32.const 1 i32.add local.set c`;
 
 /**
  * `a` where the f64x2 comparison mask `c` is set, else `b` (lane by lane, as an `if` would; a
@@ -71,10 +80,11 @@ const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.t
   local.get vQ f64x2.mul local.set vSpan
   local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero f64x2.gt
   i64x2.relaxed_laneselect local.set vIv
-  local.get vHi local.get vSpan f64x2.sub local.get vHalf local.get vS f64x2.mul f64x2.sub local.set vA
-  local.get vLo local.get vHalf local.get vS f64x2.mul f64x2.add local.set vZ
+  local.get vHalf local.get vS f64x2.mul local.set vHs
+  local.get vHi local.get vSpan f64x2.sub local.get vHs f64x2.sub local.set vA
+  local.get vLo local.get vHs f64x2.add local.set vZ
   local.get vA local.get vZ f64x2.gt local.set vC
-  local.get vHalf local.get vLo local.get vHi f64x2.add local.get vSpan f64x2.sub f64x2.mul local.set vT
+  local.get vHalf local.get vLH local.get vSpan f64x2.sub f64x2.mul local.set vT
   ${PICK2("local.get vT", "local.get vA", "vC")} local.set vA
   ${PICK2("local.get vT", "local.get vZ", "vC")} local.set vZ
   local.get vA local.get vMb f64x2.sub local.get vJu f64x2.mul f64x2.ceil local.set vA0
@@ -96,14 +106,21 @@ const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.t
   local.get vA1 local.get vZero f64x2.lt local.set vT
   ${PICK2("local.get vZero", "local.get vCmf", "vT")} local.set vT
   ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
-  ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1`;
+  ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1
+  local.get vA0 f32x4.demote_f64x2_zero local.get vA1 f32x4.demote_f64x2_zero shuffle.0145
+  i32x4.trunc_sat_f32x4_s local.set vJ
+  local.get vS f32x4.demote_f64x2_zero local.get vIv f32x4.demote_f64x2_zero shuffle.0145
+  local.set vSI`;
 
-/** Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list. */
+/**
+ * Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list: vJ holds the
+ * pair's first codes in lanes 0, 1 and last codes in 2, 3; vSI their steps and inverses (f32).
+ */
 function windowRow(lane: number): string {
-  return `local.get vS f64x2.extract_lane ${lane} local.set s
-    local.get vIv f64x2.extract_lane ${lane} local.set iv
-    local.get vA0 f64x2.extract_lane ${lane} ${TO_I32} local.set j0
-    local.get vA1 f64x2.extract_lane ${lane} ${TO_I32} local.set j1
+  return `local.get vJ i32x4.extract_lane ${lane} local.set j0
+    local.get vJ i32x4.extract_lane ${lane + 2} local.set j1
+    local.get vSI local.get vSI shuffle.${String(lane).repeat(4)} local.set sv
+    local.get vSI local.get vSI shuffle.${String(lane + 2).repeat(4)} local.set iv4
     ${PUSH_ROW}`;
 }
 
@@ -122,7 +139,7 @@ export const ASSIGN_WINDOWS: Func = {
     kv:v128 sv:v128 iv4:v128 iv:f64 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
     khif:f64 s:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
     vA0:v128 vA1:v128 vIv:v128 vLo:v128 vHi:v128 vMb:v128 vJu:v128 vHalf:v128 v2Mb:v128
-    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128`,
+    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128 vHs:v128 vLH:v128 vJ:v128 vSI:v128`,
   code: `
     local.get cm f64.convert_i32_s local.set cmf
     local.get mb f64x2.splat local.set vMb  f64.const 2 local.get mb f64.mul f64x2.splat local.set v2Mb
@@ -134,11 +151,22 @@ export const ASSIGN_WINDOWS: Func = {
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
     local.tee junit f64x2.splat local.set vJu
     local.get dmin local.get cmf f64.div local.set dm
+    ;; the min lattice as f32, four codes at a time
+    block loop
+      local.get j local.get cm i32.gt_s br_if 1
+      local.get j i32.const 2 i32.shl
+      local.get j i32.const 3 i32.shl local.tee i v128.load ${MINS_BYTE} f32x4.demote_f64x2_zero
+      local.get i v128.load ${MINS_BYTE + 16} f32x4.demote_f64x2_zero shuffle.0145
+      v128.store ${MINS32_BYTE}
+      local.get j i32.const 4 i32.add local.set j
+      br 0
+    end end
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
       local.get i f64.load ${G_MAX_BYTE} local.tee hi local.get lo f64.sub local.set r
       local.get lo f64x2.splat local.set vLo  local.get hi f64x2.splat local.set vHi
+      local.get lo local.get hi f64.add f64x2.splat local.set vLH
       local.get r local.get qmax f64.mul local.get qmax f64.const 1 f64.add f64.div
       local.get kunit f64.mul f64.floor local.set klo
       local.get r local.get spanf f64.mul local.get dm f64.add local.get kunit f64.mul f64.ceil

@@ -64,6 +64,11 @@ export const CAND_J_BYTE: number = CAND_K_BYTE + CAND_CAP;
 export const IOTA_BYTE: number = CAND_J_BYTE + CAND_CAP;
 /** Byte offset of the f32 values 0, 1, 2, 3 (written when the module is instantiated). */
 export const IOTA4_BYTE: number = IOTA_BYTE + 16;
+/**
+ * Byte offset of the min lattice as f32 (256 entries and 4 of padding, 16-byte aligned), which
+ * the window search fills from the f64 one for its candidates' lattice starts.
+ */
+export const MINS32_BYTE: number = (IOTA4_BYTE + 16 + 15) & ~15;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
 /** Super-blocks the input batch at {@link XIN_BYTE} holds. */

@@ -176,6 +176,10 @@ const OPS: Record<string, [number[], string]> = {
   // zeros, such as comparison results; one blend instruction instead of three logic ones
   "i32x4.relaxed_laneselect": [[0xfd, 0x8b, 0x02], ""],
   "i64x2.relaxed_laneselect": [[0xfd, 0x8c, 0x02], ""],
+  "shuffle.0000": [[0xfd, 0x0d, ...lanes32([0, 0, 0, 0])], ""],
+  "shuffle.1111": [[0xfd, 0x0d, ...lanes32([1, 1, 1, 1])], ""],
+  "shuffle.2222": [[0xfd, 0x0d, ...lanes32([2, 2, 2, 2])], ""],
+  "shuffle.3333": [[0xfd, 0x0d, ...lanes32([3, 3, 3, 3])], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
