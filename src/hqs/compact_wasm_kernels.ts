@@ -382,6 +382,25 @@ function forEachCode(body: string): string {
     end end`;
 }
 
+/** mins[c] as latticeTables computes it (f32 operations): minBase + dMin·c / codeMax. */
+const MIN_AT = `local.get mb f32.demote_f64
+  local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+  local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32`;
+/** steps[c] as latticeTables computes it (f32 operations): dScale·c / codeMax / qMax. */
+const STEP_AT = `local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+  local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div f64.promote_f32`;
+
+/**
+ * tables(dScale, dMin, minBase, qMax, codeMax): both lattice tables, as latticeTables fills them.
+ */
+export const TABLES: Func = {
+  params: "dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32",
+  result: "",
+  locals: "c:i32 o:i32",
+  code: forEachCode(`local.tee o ${STEP_AT} f64.store ${STEPS_BYTE}
+    local.get o ${MIN_AT} f64.store ${MINS_BYTE}`),
+};
+
 /** Local t clamped to [0, cmf], as an i32 code on the stack. */
 const T_TO_CODE = `local.get t local.get cmf f64.gt if local.get cmf local.set t end
   local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
@@ -398,11 +417,7 @@ export const FAST_J: Func = {
   locals: "c:i32 g:i32 j:i32 junit:f64 gm:f64 t:f64 need:f64 cmf:f64",
   code: `
     local.get cm f64.convert_i32_s local.set cmf
-    ${
-    forEachCode(`local.get mb f32.demote_f64
-      local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
-      local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32 f64.store ${MINS_BYTE}`)
-  }
+    ${forEachCode(`${MIN_AT} f64.store ${MINS_BYTE}`)}
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
     local.set junit
     block loop
@@ -444,11 +459,7 @@ export const FAST_K: Func = {
   locals: "c:i32 g:i32 k:i32 kunit:f64 r:f64 t:f64 cmf:f64",
   code: `
     local.get cm f64.convert_i32_s local.set cmf
-    ${
-    forEachCode(`local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
-      local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div
-      f64.promote_f32 f64.store ${STEPS_BYTE}`)
-  }
+    ${forEachCode(`${STEP_AT} f64.store ${STEPS_BYTE}`)}
     local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
     local.set kunit
     block loop

@@ -69,7 +69,32 @@ export const IOTA4_BYTE: number = IOTA_BYTE + 16;
  * the window search fills from the f64 one for its candidates' lattice starts.
  */
 export const MINS32_BYTE: number = (IOTA4_BYTE + 16 + 15) & ~15;
+/**
+ * Byte offset of the search's saved group codes, 32 × u8 each: the fast path's q_scale and q_min
+ * codes, then the best candidate's.
+ */
+export const SAVED_BYTE: number = MINS32_BYTE + 260 * 4;
+/**
+ * Byte offset of the search's tuning (f64 each): qMax, codeMax, model (0 / 1), refits, span, most
+ * q_scale codes, most q_min codes, model α, model window, model shift, slack (in min-grid
+ * steps²), the number of d_min scalings and three of them, the number of phases and two of them.
+ */
+export const CFG_BYTE: number = SAVED_BYTE + 4 * 32;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
-/** Super-blocks the input batch at {@link XIN_BYTE} holds. */
+/** Super-blocks the input batch at {@link XIN_BYTE} holds, and the batch of results. */
 export const XIN_BLOCKS: number = 1024;
+/** Byte offset of the f16 decode table (65 536 × f32), after the input batch. */
+export const F16_TABLE_BYTE: number = XIN_BYTE + XIN_BLOCKS * 1024;
+/** Byte offset of the batch's element codes (256 × u8 per super-block). */
+export const OUT_CODES_BYTE: number = F16_TABLE_BYTE + 65536 * 4;
+/** Byte offset of the batch's q_scale codes (32 × u8 per super-block). */
+export const OUT_K_BYTE: number = OUT_CODES_BYTE + XIN_BLOCKS * 256;
+/** Byte offset of the batch's q_min codes (32 × u8 per super-block). */
+export const OUT_J_BYTE: number = OUT_K_BYTE + XIN_BLOCKS * 32;
+/** Byte offset of the batch's f16 globals (d_scale, d_min, min_base: u16 each per super-block). */
+export const OUT_BITS_BYTE: number = OUT_J_BYTE + XIN_BLOCKS * 32;
+/** Byte offset of the batch's squared errors (f64 per super-block). */
+export const OUT_ERR_BYTE: number = OUT_BITS_BYTE + XIN_BLOCKS * 6;
+/** 64 KiB pages of the module's memory. */
+export const COMPACT_PAGES: number = Math.ceil((OUT_ERR_BYTE + XIN_BLOCKS * 8) / 65536);

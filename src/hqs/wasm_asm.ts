@@ -180,6 +180,7 @@ const OPS: Record<string, [number[], string]> = {
   "shuffle.1111": [[0xfd, 0x0d, ...lanes32([1, 1, 1, 1])], ""],
   "shuffle.2222": [[0xfd, 0x0d, ...lanes32([2, 2, 2, 2])], ""],
   "shuffle.3333": [[0xfd, 0x0d, ...lanes32([3, 3, 3, 3])], ""],
+  "i32.store16": [[0x3b, 1], "u"],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
