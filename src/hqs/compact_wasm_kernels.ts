@@ -16,6 +16,11 @@ import {
   G_MAX_BYTE,
   G_MIN_BYTE,
   IOTA_BYTE,
+  K_HS_BYTE,
+  K_IV32_BYTE,
+  K_IV_BYTE,
+  K_S32_BYTE,
+  K_SPAN_BYTE,
   MINS32_BYTE,
   MINS_BYTE,
   REFIT_BYTE,
@@ -23,7 +28,7 @@ import {
   XB32_BYTE,
   XB_BYTE,
 } from "./compact_wasm_memory.ts";
-import { GROUP_END, PICK, PUSH_ONE, ROUND, STEP_OF_K } from "./compact_wasm_model.ts";
+import { GROUP_END, PICK, ROUND } from "./compact_wasm_model.ts";
 
 /** f64 → i32 for values already clamped into [0, 255]. */
 const TO_I32 = "i32.trunc_sat_f64_s";
@@ -71,16 +76,14 @@ const PICK2 = (a: string, b: string, c: string) =>
 
 /**
  * The q_min window of q_scale codes k and k + 1 (f64x2 lanes, the scalar rules lane by lane with
- * selects for the branches, so no data-dependent branch is mispredicted): vA0 / vA1 the first and
- * last code, vS the steps, vIv their inverses (0 for a zero step). The window reaches both ends of
- * the group within half a step (centred when too short, two codes when it holds none, at most
- * maxJ codes), clamped to [0, codeMax].
+ * selects for the branches, so no data-dependent branch is mispredicted), from the tables of spans
+ * and half steps: vA0 / vA1 the first and last code, and both in vJ as i32 lanes. The window
+ * reaches both ends of the group within half a step (centred when too short, two codes when it
+ * holds none, at most maxJ codes), clamped to [0, codeMax].
  */
-const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.tee vS
-  local.get vQ f64x2.mul local.set vSpan
-  local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero f64x2.gt
-  i64x2.relaxed_laneselect local.set vIv
-  local.get vHalf local.get vS f64x2.mul local.set vHs
+const WINDOWS =
+  `local.get k i32.const 3 i32.shl local.tee i v128.load ${K_SPAN_BYTE} local.set vSpan
+  local.get i v128.load ${K_HS_BYTE} local.set vHs
   local.get vHi local.get vSpan f64x2.sub local.get vHs f64x2.sub local.set vA
   local.get vLo local.get vHs f64x2.add local.set vZ
   local.get vA local.get vZ f64x2.gt local.set vC
@@ -107,20 +110,19 @@ const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.t
   ${PICK2("local.get vZero", "local.get vCmf", "vT")} local.set vT
   ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
   ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1
-  local.get vA0 f32x4.demote_f64x2_zero local.get vA1 f32x4.demote_f64x2_zero shuffle.0145
-  i32x4.trunc_sat_f32x4_s local.set vJ
-  local.get vS f32x4.demote_f64x2_zero local.get vIv f32x4.demote_f64x2_zero shuffle.0145
-  local.set vSI`;
+  local.get vA0 local.get vMagic f64x2.add local.get vA1 local.get vMagic f64x2.add shuffle.0246
+  local.set vJ`;
 
 /**
  * Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list: vJ holds the
- * pair's first codes in lanes 0, 1 and last codes in 2, 3; vSI their steps and inverses (f32).
+ * pair's first codes in lanes 0, 1 and last codes in 2, 3 (the low words of whole numbers plus
+ * 2⁵²); the step and inverse come from the f32 tables.
  */
 function windowRow(lane: number): string {
   return `local.get vJ i32x4.extract_lane ${lane} local.set j0
     local.get vJ i32x4.extract_lane ${lane + 2} local.set j1
-    local.get vSI local.get vSI shuffle.${String(lane).repeat(4)} local.set sv
-    local.get vSI local.get vSI shuffle.${String(lane + 2).repeat(4)} local.set iv4
+    local.get k i32.const 2 i32.shl local.tee i v128.load32_splat ${K_S32_BYTE} local.set sv
+    local.get i v128.load32_splat ${K_IV32_BYTE} local.set iv4
     ${PUSH_ROW}`;
 }
 
@@ -136,10 +138,10 @@ export const ASSIGN_WINDOWS: Func = {
   params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64`,
   result: "f64",
   locals: `g:i32 k:i32 khi:i32 j:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32 c:i32 o:i32
-    kv:v128 sv:v128 iv4:v128 iv:f64 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
-    khif:f64 s:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
+    kv:v128 sv:v128 iv4:v128 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
+    khif:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
     vA0:v128 vA1:v128 vIv:v128 vLo:v128 vHi:v128 vMb:v128 vJu:v128 vHalf:v128 v2Mb:v128
-    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128 vHs:v128 vLH:v128 vJ:v128 vSI:v128`,
+    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128 vHs:v128 vLH:v128 vJ:v128 vMagic:v128`,
   code: `
     local.get cm f64.convert_i32_s local.set cmf
     local.get mb f64x2.splat local.set vMb  f64.const 2 local.get mb f64.mul f64x2.splat local.set v2Mb
@@ -161,6 +163,21 @@ export const ASSIGN_WINDOWS: Func = {
       local.get j i32.const 4 i32.add local.set j
       br 0
     end end
+    ;; the tables per q_scale code, two codes at a time
+    block loop
+      local.get k local.get cm i32.gt_s br_if 1
+      local.get k i32.const 3 i32.shl local.tee i v128.load ${STEPS_BYTE} local.set vS
+      local.get i local.get vS local.get vQ f64x2.mul v128.store ${K_SPAN_BYTE}
+      local.get i local.get vHalf local.get vS f64x2.mul v128.store ${K_HS_BYTE}
+      local.get i local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero
+      f64x2.gt i64x2.relaxed_laneselect local.tee vIv v128.store ${K_IV_BYTE}
+      local.get k i32.const 2 i32.shl local.tee i local.get vS f32x4.demote_f64x2_zero
+      v128.store ${K_S32_BYTE}
+      local.get i local.get vIv f32x4.demote_f64x2_zero v128.store ${K_IV32_BYTE}
+      local.get k i32.const 2 i32.add local.set k
+      br 0
+    end end
+    f64.const ${2 ** 52} f64x2.splat local.set vMagic
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
@@ -177,11 +194,15 @@ export const ASSIGN_WINDOWS: Func = {
       local.get khif local.get klo f64.sub local.get maxk f64.ge
       if local.get klo local.get maxk f64.add f64.const 1 f64.sub local.set khif end
       ;; the warm start: the group's current codes, first in the list
-      local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
-      local.get g i32.load8_u ${CUR_J_BYTE} local.tee j local.set bj
+      i32.const 0 local.get g i32.load8_u ${CUR_K_BYTE} local.tee bk i32.const 2 i32.shl local.tee i
+      f32.load ${K_S32_BYTE} f32.store ${CAND_S_BYTE}
+      i32.const 0 local.get i f32.load ${K_IV32_BYTE} f32.store ${CAND_I_BYTE}
+      i32.const 0 local.get g i32.load8_u ${CUR_J_BYTE} local.tee bj i32.const 2 i32.shl
+      f32.load ${MINS32_BYTE} f32.store ${CAND_M_BYTE}
+      i32.const 0 local.get bk i32.store8 ${CAND_K_BYTE}
+      i32.const 0 local.get bj i32.store8 ${CAND_J_BYTE}
       f64.const Infinity local.set best
-      i32.const 0 local.set c
-      ${STEP_OF_K} ${PUSH_ONE}
+      i32.const 1 local.set c
       local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
       block loop
         local.get k local.get khi i32.gt_s br_if 1

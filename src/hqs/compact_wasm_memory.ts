@@ -80,6 +80,20 @@ export const SAVED_BYTE: number = MINS32_BYTE + 260 * 4;
  * steps²), the number of d_min scalings and three of them, the number of phases and two of them.
  */
 export const CFG_BYTE: number = SAVED_BYTE + 4 * 32;
+/**
+ * Byte offsets of the window search's tables per q_scale code k (filled per call from the steps):
+ * the span qMax·step, half a step and the inverse step (0 for a zero step) as f64, each for 256
+ * codes and a pair's reach past the last…
+ */
+export const K_SPAN_BYTE: number = CFG_BYTE + 18 * 8;
+/** … half a step (f64) … */
+export const K_HS_BYTE: number = K_SPAN_BYTE + 258 * 8;
+/** … the inverse step (f64) … */
+export const K_IV_BYTE: number = K_HS_BYTE + 258 * 8;
+/** … and the step and its inverse as f32, as the candidates store them. */
+export const K_S32_BYTE: number = K_IV_BYTE + 258 * 8;
+/** The f32 inverse steps (see {@link K_S32_BYTE}). */
+export const K_IV32_BYTE: number = K_S32_BYTE + 260 * 4;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
 /** Super-blocks the input batch at {@link XIN_BYTE} holds, and the batch of results. */
