@@ -20,6 +20,7 @@ import {
   exactWasm,
   fastMins,
   fastSteps,
+  FUSED_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
   loadBlockWasm,
@@ -32,6 +33,7 @@ import {
   STEPS_BYTE,
   wasmF32,
   wasmF64,
+  wasmI32,
   wasmU8,
   XB32_BYTE,
   XB_BYTE,
@@ -158,12 +160,15 @@ Deno.test("wasm exact error and codes equal the scalar twin's (fused multiply-ad
   const x = fillRandom(new Float32Array(256), 24, "student-t", 1);
   const xb = wasmF64(XB_BYTE, 256), steps = wasmF64(STEPS_BYTE, 16), mins = wasmF64(MINS_BYTE, 16);
   const kk = wasmU8(CUR_K_BYTE, 32), jj = wasmU8(CUR_J_BYTE, 32);
-  for (let trial = 0; trial < 20; trial++) {
+  // Both decodes: rounding to odd, and the relaxed multiply-add where this machine fuses it.
+  const flag = wasmI32(FUSED_BYTE, 1), fusedHere = flag[0];
+  for (let trial = 0; trial < 40; trial++) {
+    flag[0] = trial % 2 === 0 ? 0 : fusedHere;
     xb.set(x.map((v) => v * 8 + 1));
     for (let c = 0; c < 16; c++) {
-      steps[c] = fr(0.05 * c + 0.01 * trial);
+      steps[c] = fr(0.05 * c + 0.01 * (trial >> 1));
       // Tiny minima: q·step + min is rarely exact in f64, so the round-to-odd path runs.
-      mins[c] = fr((c - 8) * 2 ** -(18 + c + trial));
+      mins[c] = fr((c - 8) * 2 ** -(18 + c + (trial >> 1)));
     }
     for (let g = 0; g < 32; g++) {
       kk[g] = (g * 7 + trial) % 16;
@@ -182,7 +187,10 @@ Deno.test("wasm exact error and codes equal the scalar twin's (fused multiply-ad
       }
     }
     assert.ok(Math.abs(got - want) <= 1e-14 * want, `${got} vs ${want}`);
+    flag[0] = 1 - flag[0];
+    if (flag[0] === 0 || fusedHere === 1) assert.equal(exactWasm(CODES_BYTE, 15), got);
   }
+  flag[0] = fusedHere;
 });
 
 Deno.test("wasm block load zeroes non-finite values and keeps the first zero's sign", () => {

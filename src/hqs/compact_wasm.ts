@@ -1,9 +1,12 @@
 /**
- * The hot loops of the compact search (§7.6) in WebAssembly SIMD: the module, assembled at load
- * time (`wasm_asm.ts`) from the listings of `compact_wasm_model.ts` and `compact_wasm_kernels.ts`,
- * its memory layout (`compact_wasm_memory.ts`, re-exported here) and typed entry points. It is
+ * The compact search (§7.6) in WebAssembly SIMD: the module, assembled at load time
+ * (`wasm_asm.ts`) from the listings of `compact_wasm_model.ts`, `compact_wasm_kernels.ts` and
+ * `compact_wasm_block.ts` (the driver that searches a whole batch of super-blocks per call), its
+ * memory layout (`compact_wasm_memory.ts`, re-exported here) and typed entry points. It is
  * deterministic: no NaN reaches it and every operation it uses is exactly rounded (sums may
- * associate differently from a scalar loop, in the last bit).
+ * associate differently from a scalar loop, in the last bit). Of the relaxed SIMD operations it
+ * uses lane selects only with comparison masks (exact), and the multiply-add only where a probe
+ * found it fused on this machine (then it is the exact fmaf; elsewhere the decode rounds to odd).
  *
  * @module
  */
@@ -11,13 +14,20 @@
 import { assembleModule, type Func } from "./wasm_asm.ts";
 import { f16Table } from "./f16.ts";
 import { F16 } from "./search_wasm.ts";
-import { COMPACT_PAGES, F16_TABLE_BYTE, IOTA4_BYTE, IOTA_BYTE } from "./compact_wasm_memory.ts";
+import {
+  COMPACT_PAGES,
+  F16_TABLE_BYTE,
+  FUSED_BYTE,
+  IOTA4_BYTE,
+  IOTA_BYTE,
+} from "./compact_wasm_memory.ts";
 import { ANCHORS, ASSIGN_POINTS, CANDS, MODEL, POINTS } from "./compact_wasm_model.ts";
 import {
   ASSIGN_WINDOWS,
   EXACT,
   FAST_J,
   FAST_K,
+  FMA_PROBE,
   LOAD,
   REFIT,
   TABLES,
@@ -41,6 +51,7 @@ const LISTINGS: Record<string, Func> = {
   f16: F16,
   tables: TABLES,
   search: SEARCH,
+  fmaProbe: FMA_PROBE,
 };
 
 /** The instance's exports: its memory and the functions (the entry points below type them). */
@@ -62,6 +73,10 @@ function wasm(): CompactExports {
     new Uint8Array(instance.mem.buffer, IOTA_BYTE, 16).set([...Array(16).keys()]);
     new Float32Array(instance.mem.buffer, IOTA4_BYTE, 4).set([0, 1, 2, 3]);
     new Float32Array(instance.mem.buffer, F16_TABLE_BYTE, 65536).set(f16Table());
+    // The exact decode uses the relaxed multiply-add only where it is the fused one (a machine
+    // without FMA computes it in two roundings); the inputs come from here so nothing folds them.
+    const fused = instance.fmaProbe(1 + 2 ** -12, -(1 + 2 ** -11)) === 2 ** -24;
+    new Int32Array(instance.mem.buffer, FUSED_BYTE, 1)[0] = fused ? 1 : 0;
   }
   return instance;
 }
@@ -322,6 +337,19 @@ export function wasmU8(byteOffset: number, length: number): Uint8Array {
  */
 export function wasmU16(byteOffset: number, length: number): Uint16Array {
   return new Uint16Array(wasm().mem.buffer, byteOffset, length);
+}
+
+/**
+ * An Int32Array view of the module's memory.
+ *
+ * @example
+ * ```ts
+ * import { FUSED_BYTE, wasmI32 } from "./compact_wasm.ts";
+ * console.log(wasmI32(FUSED_BYTE, 1)[0] <= 1); // true
+ * ```
+ */
+export function wasmI32(byteOffset: number, length: number): Int32Array {
+  return new Int32Array(wasm().mem.buffer, byteOffset, length);
 }
 
 /**

@@ -46,6 +46,7 @@ export const COMPACT_FUNC_NAMES: readonly string[] = [
   "f16",
   "tables",
   "search",
+  "fmaProbe",
 ];
 
 /** `call` of the module's function `name`. */

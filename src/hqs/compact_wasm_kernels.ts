@@ -13,6 +13,7 @@ import {
   CAND_S_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
+  FUSED_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
   IOTA_BYTE,
@@ -248,18 +249,51 @@ function exactTerm(k: number): string {
     local.get a f64x2.mul local.get acc f64x2.add local.set acc`;
 }
 
+/** Element pair k of the group: its codes to q{k} (f64 lanes), as exactTerm computes them. */
+const codesOf = (k: number) =>
+  `local.get xg v128.load ${
+    16 * k
+  } local.tee x${k} local.get vmin f64x2.sub ${ROUND} local.set q${k}`;
+/** The squared errors of x{k} against the f32 lanes `lanes` (f64 on the stack), added to acc. */
+const addErr = (k: number, lanes: string) =>
+  `local.get x${k} ${lanes} f64x2.promote_low_f32x4 f64x2.sub local.tee a local.get a f64x2.mul
+  local.get acc f64x2.add local.set acc`;
+/**
+ * Element pairs k and k + 1 decoded by one fused multiply-add in f32 lanes (exactly the runtime's
+ * fmaf, no rounding to odd needed), errors added in the same order as exactTerm's.
+ */
+function fusedTerms(k: number): string {
+  return `${codesOf(k)} ${codesOf(k + 1)}
+    local.get q${k} f32x4.demote_f64x2_zero local.get q${k + 1} f32x4.demote_f64x2_zero shuffle.0145
+    local.get vs32 local.get vmin32 f32x4.relaxed_madd local.set r
+    ${addErr(k, "local.get r")} ${addErr(k + 1, "local.get r local.get r shuffle.2301")}`;
+}
+
+/** The group's eight codes (q0 … q3, whole numbers in [0, 63]) as bytes to co. */
+const STORE_CODES = `local.get co
+  local.get q0 f32x4.demote_f64x2_zero local.get q1 f32x4.demote_f64x2_zero shuffle.0145
+  i32x4.trunc_sat_f32x4_s
+  local.get q2 f32x4.demote_f64x2_zero local.get q3 f32x4.demote_f64x2_zero shuffle.0145
+  i32x4.trunc_sat_f32x4_s
+  i16x8.narrow_i32x4_u local.tee a local.get a i8x16.narrow_i16x8_u i64x2.extract_lane 0
+  i64.store 0`;
+
 /**
  * exact(codes, qMax) → the exact squared error (runtime f32 decode, fused multiply-add) of the
  * block's values on the lattices (steps[curK[g]], mins[curJ[g]]); the codes go to byte `codes`.
+ * Where the machine's relaxed multiply-add is fused (FUSED_BYTE) it decodes four values with one;
+ * elsewhere the f64 sum is rounded to odd where inexact. Both are the correctly rounded fmaf.
  */
 export const EXACT: Func = {
   params: "codes:i32 qmax:f64",
   result: "f64",
-  locals: `g:i32 xg:i32 co:i32 st:f64 sl:f64 el:f64 sb:i64
+  locals: `g:i32 xg:i32 co:i32 fused:i32 st:f64 sl:f64 el:f64 sb:i64
     x:v128 vmin:v128 vs:v128 inv:v128 vq:v128 half:v128 zero:v128 q:v128 a:v128 s:v128 bb:v128
-    err:v128 acc:v128`,
+    err:v128 acc:v128 x0:v128 x1:v128 x2:v128 x3:v128 q0:v128 q1:v128 q2:v128 q3:v128 r:v128
+    vs32:v128 vmin32:v128`,
   code: `
     local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    i32.const 0 i32.load ${FUSED_BYTE} local.set fused
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
@@ -270,7 +304,14 @@ export const EXACT: Func = {
       f64x2.splat local.set inv
       local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE}
       f64x2.splat local.set vmin
-      ${exactTerm(0)} ${exactTerm(1)} ${exactTerm(2)} ${exactTerm(3)}
+      local.get fused
+      if
+        local.get st f32.demote_f64 f32x4.splat local.set vs32
+        local.get vmin f64x2.extract_lane 0 f32.demote_f64 f32x4.splat local.set vmin32
+        ${fusedTerms(0)} ${fusedTerms(2)} ${STORE_CODES}
+      else
+        ${exactTerm(0)} ${exactTerm(1)} ${exactTerm(2)} ${exactTerm(3)}
+      end
       local.get g i32.const 1 i32.add local.set g
       br 0
     end end
@@ -420,6 +461,18 @@ export const TABLES: Func = {
   locals: "c:i32 o:i32",
   code: forEachCode(`local.tee o ${STEP_AT} f64.store ${STEPS_BYTE}
     local.get o ${MIN_AT} f64.store ${MINS_BYTE}`),
+};
+
+/**
+ * fmaProbe(a, c) → lane 0 of f32x4.relaxed_madd(a, a, c): with a = 1 + 2⁻¹², c = −(1 + 2⁻¹¹)
+ * it is 2⁻²⁴ when the multiply-add is fused and 0 when it rounds the product first.
+ */
+export const FMA_PROBE: Func = {
+  params: "a:f64 c:f64",
+  result: "f64",
+  locals: "",
+  code: `local.get a f32.demote_f64 f32x4.splat local.get a f32.demote_f64 f32x4.splat
+    local.get c f32.demote_f64 f32x4.splat f32x4.relaxed_madd f32x4.extract_lane 0 f64.promote_f32`,
 };
 
 /** Local t clamped to [0, cmf], as an i32 code on the stack. */

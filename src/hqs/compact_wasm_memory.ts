@@ -94,6 +94,11 @@ export const K_IV_BYTE: number = K_HS_BYTE + 258 * 8;
 export const K_S32_BYTE: number = K_IV_BYTE + 258 * 8;
 /** The f32 inverse steps (see {@link K_S32_BYTE}). */
 export const K_IV32_BYTE: number = K_S32_BYTE + 260 * 4;
+/**
+ * Byte offset of an i32 flag: 1 when the module's f32x4.relaxed_madd is a fused multiply-add on
+ * this machine (set on instantiation from a probe), so that the exact decode can use it.
+ */
+export const FUSED_BYTE: number = K_IV32_BYTE + 260 * 4;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
 /** Super-blocks the input batch at {@link XIN_BYTE} holds, and the batch of results. */

@@ -181,6 +181,8 @@ const OPS: Record<string, [number[], string]> = {
   "shuffle.2222": [[0xfd, 0x0d, ...lanes32([2, 2, 2, 2])], ""],
   "shuffle.3333": [[0xfd, 0x0d, ...lanes32([3, 3, 3, 3])], ""],
   "i32.store16": [[0x3b, 1], "u"],
+  // relaxed SIMD: fused or not as the machine has it; used only once a probe showed it fused
+  "f32x4.relaxed_madd": [[0xfd, 0x85, 0x02], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
