@@ -39,6 +39,8 @@ import {
   XB_BYTE,
   XIN_BYTE,
 } from "../src/hqs/compact_wasm.ts";
+import { CPU_COMPACT_SEARCH, createCompactParams } from "../src/hqs/compact_search.ts";
+import { twinCompactSearch } from "./_compact_search_twin.ts";
 import { fillRandom } from "./_rng.ts";
 
 const fr = Math.fround;
@@ -280,5 +282,33 @@ Deno.test("the compact search's WebAssembly module is built on first use, not at
     assert.equal(built, 1);
   } finally {
     WebAssembly.Module = Module;
+  }
+});
+
+Deno.test("the WebAssembly search driver matches its JavaScript twin bit for bit", () => {
+  // Gaussian and Student-t blocks, then blocks with few levels, signed zeros, values beyond the
+  // f16 step grid, huge and non-finite values (each kind fills whole groups).
+  const n = 96 * 256;
+  const x = new Float32Array(n);
+  x.set(fillRandom(new Float32Array(40 * 256), 31, "gaussian", 0.02));
+  x.set(fillRandom(new Float32Array(40 * 256), 32, "student-t", 0.02), 40 * 256);
+  for (let i = 80 * 256; i < 84 * 256; i++) x[i] = (i % 5) * 0.25;
+  for (let i = 84 * 256; i < 88 * 256; i++) x[i] = i % 2 === 0 ? 0 : -0;
+  for (let i = 88 * 256; i < 92 * 256; i++) x[i] = (i % 8) * 1000 - 3000;
+  for (let i = 92 * 256; i < n; i++) x[i] = i % 7 === 0 ? [NaN, Infinity, 3e38][i % 3] : i * 1e-7;
+  for (const spec of [HQ31K_SPEC, HQ41K_SPEC, HQ51K_SPEC, HQ62K_SPEC]) {
+    for (const mode of ["mse", "fast"] as const) {
+      const got = createCompactParams(96), want = createCompactParams(96);
+      CPU_COMPACT_SEARCH.search(spec, x, 0, 96, mode, got);
+      twinCompactSearch(spec, x, 0, 96, mode, want);
+      const what = `${spec.format} ${mode}`;
+      assert.deepEqual(got.codes, want.codes, `${what}: element codes`);
+      assert.deepEqual(got.qScale, want.qScale, `${what}: q_scale codes`);
+      assert.deepEqual(got.qMin, want.qMin, `${what}: q_min codes`);
+      assert.deepEqual([got.dScale, got.dMin, got.minBase], [want.dScale, want.dMin, want.minBase]);
+      for (let b = 0; b < 96; b++) {
+        assert.ok(Object.is(got.sqErr[b], want.sqErr[b]), `${what} ${b}`);
+      }
+    }
   }
 });

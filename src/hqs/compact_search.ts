@@ -138,28 +138,79 @@ const M_FACTORS = [[1, 1.04, 1.08], [1, 1.05, 1.1]];
 const SLACK = [1, 2];
 const PHASES = [[0], [0]];
 
-/** The tuning of `spec`'s search as the `search` listing reads it (see CFG_BYTE). */
-function tuning(spec: CompactSpec): number[] {
+/** The "mse" search's tuning for one format (see the constants above). */
+export interface CompactTuning {
+  /** Start from the model search's globals (else from the fast path's). */
+  readonly model: boolean;
+  /** Least-squares refits of the globals, each followed by an exact local group search. */
+  readonly refits: number;
+  /** How far above the group's range the local search's lattice span may reach (× range). */
+  readonly span: number;
+  /** Most q_scale codes the local search tries per group. */
+  readonly maxK: number;
+  /** Most q_min codes the local search tries per q_scale code. */
+  readonly maxJ: number;
+  /** Model: q_scale codes from the first whose span covers kAlpha × the range … */
+  readonly kAlpha: number;
+  /** … this many of them. */
+  readonly kWin: number;
+  /** Model: the most whole-step shifts of a lattice start kept. */
+  readonly maxShift: number;
+  /** Model: points within slack × (min-grid step)² of the group's best are kept. */
+  readonly slack: number;
+  /** Model: d_min scalings tried (at most 3). */
+  readonly mFactors: readonly number[];
+  /** Model: min_base phases tried, in min-grid steps (at most 2). */
+  readonly phases: readonly number[];
+}
+
+/**
+ * The tuning of `spec`'s "mse" search.
+ *
+ * @example
+ * ```ts
+ * import { compactTuning } from "./compact_search.ts";
+ * import { HQ51K_SPEC } from "./compact_layout.ts";
+ * console.log(compactTuning(HQ51K_SPEC).refits); // 1
+ * ```
+ */
+export function compactTuning(spec: CompactSpec): CompactTuning {
   const t = spec.bits - 3, m = Math.min(t, 1);
-  const mf = MODEL[t] ? M_FACTORS[m] : [], ph = MODEL[t] ? PHASES[m] : [];
+  return {
+    model: MODEL[t],
+    refits: REFITS[t],
+    span: SPAN[t],
+    maxK: MAX_K[t],
+    maxJ: MAX_J[t],
+    kAlpha: K_ALPHA[m],
+    kWin: K_WIN[m],
+    maxShift: MAX_SHIFT,
+    slack: SLACK[m],
+    mFactors: MODEL[t] ? M_FACTORS[m] : [],
+    phases: MODEL[t] ? PHASES[m] : [],
+  };
+}
+
+/** `spec`'s tuning as the `search` listing reads it (CFG_BYTE). */
+function tuningRecord(spec: CompactSpec): number[] {
+  const c = compactTuning(spec);
+  const pad = (v: readonly number[], n: number) => [...v, ...Array(n - v.length).fill(0)];
   return [
     spec.qMax,
     spec.codeMax,
-    MODEL[t] ? 1 : 0,
-    REFITS[t],
-    SPAN[t],
-    MAX_K[t],
-    MAX_J[t],
-    K_ALPHA[m],
-    K_WIN[m],
-    MAX_SHIFT,
-    SLACK[m],
-    mf.length,
-    ...mf,
-    ...Array(3 - mf.length).fill(0),
-    ph.length,
-    ...ph,
-    ...Array(2 - ph.length).fill(0),
+    c.model ? 1 : 0,
+    c.refits,
+    c.span,
+    c.maxK,
+    c.maxJ,
+    c.kAlpha,
+    c.kWin,
+    c.maxShift,
+    c.slack,
+    c.mFactors.length,
+    ...pad(c.mFactors, 3),
+    c.phases.length,
+    ...pad(c.phases, 2),
   ];
 }
 
@@ -198,7 +249,7 @@ export const CPU_COMPACT_SEARCH: CompactSearchBackend = {
       err: wasmF64(OUT_ERR_BYTE, XIN_BLOCKS),
     };
     const v = views;
-    v.cfg.set(tuning(spec));
+    v.cfg.set(tuningRecord(spec));
     // The input goes into the WebAssembly memory a batch at a time; the module searches the whole
     // batch and leaves its results, which are copied out.
     for (let b0 = 0; b0 < nBlocks; b0 += XIN_BLOCKS) {
