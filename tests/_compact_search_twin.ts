@@ -9,7 +9,11 @@
 import { F16_MAX, f16BitsToF32, f32ToF16Bits } from "../src/hqs/f16.ts";
 import { HQS_SUPER_BLOCK, type HqsSearch } from "../src/hqs/kernel.ts";
 import { COMPACT_GROUPS, type CompactSpec, latticeTables } from "../src/hqs/compact_layout.ts";
-import { type CompactParams, compactTuning } from "../src/hqs/compact_search.ts";
+import {
+  type CompactParams,
+  type CompactSearchBackend,
+  compactTuning,
+} from "../src/hqs/compact_search.ts";
 import {
   assignFromPointsWasm,
   assignWindowsWasm,
@@ -351,14 +355,14 @@ function writeBlock(
  * The twin of `CPU_COMPACT_SEARCH.search`: fills `out` for `nBlocks` super-blocks of `x` from
  * `xOff`, one block at a time through the module's kernels.
  */
-export function twinCompactSearch(
-  spec: CompactSpec,
-  x: Float32Array,
-  xOff: number,
-  nBlocks: number,
-  mode: HqsSearch,
-  out: CompactParams,
-): void {
+export const twinCompactSearch: CompactSearchBackend["search"] = (
+  spec,
+  x,
+  xOff,
+  nBlocks,
+  mode,
+  out,
+) => {
   initViews();
   for (let b = 0; b < nBlocks; b++) {
     const off = xOff + b * HQS_SUPER_BLOCK;
@@ -366,4 +370,4 @@ export function twinCompactSearch(
     loadBlockWasm(XIN_BYTE);
     searchBlock(spec, out, b, mode);
   }
-}
+};

@@ -34,6 +34,16 @@ import { GROUP_END, PICK, ROUND } from "./compact_wasm_model.ts";
 /** f64 → i32 for values already clamped into [0, 255]. */
 const TO_I32 = "i32.trunc_sat_f64_s";
 
+/** Writes candidates (k, j … j + 3) at list entry i (locals named `i`, `j`), splats in sv/iv4/kv. */
+const pushFour = (i: string, j: string) =>
+  `local.get ${i} i32.const 2 i32.shl local.tee o
+  local.get ${j} i32.const 2 i32.shl v128.load ${MINS32_BYTE} v128.store ${CAND_M_BYTE}
+  local.get o local.get sv v128.store ${CAND_S_BYTE}
+  local.get o local.get iv4 v128.store ${CAND_I_BYTE}
+  local.get ${i} local.get kv v128.store ${CAND_K_BYTE}
+  local.get ${i} local.get ${j} i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
+  v128.store ${CAND_J_BYTE}`;
+
 /**
  * Appends candidates (k, j0 … j1) with steps sv and inverses iv4 (f32x4 splats) to the list, four
  * at a time, the lattice starts from the f32 min table: the first four at once (most rows are
@@ -41,26 +51,14 @@ const TO_I32 = "i32.trunc_sat_f64_s";
  * next row or the list's padding overwrites them. Rows are never empty (WINDOWS).
  */
 const PUSH_ROW = `local.get k i8x16.splat local.set kv
-  local.get c i32.const 2 i32.shl local.tee o
-  local.get j0 i32.const 2 i32.shl v128.load ${MINS32_BYTE} v128.store ${CAND_M_BYTE}
-  local.get o local.get sv v128.store ${CAND_S_BYTE}
-  local.get o local.get iv4 v128.store ${CAND_I_BYTE}
-  local.get c local.get kv v128.store ${CAND_K_BYTE}
-  local.get c local.get j0 i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
-  v128.store ${CAND_J_BYTE}
+  ${pushFour("c", "j0")}
   local.get j1 local.get j0 i32.sub i32.const 4 i32.ge_s
   if
     local.get j0 i32.const 4 i32.add local.set j
     local.get c i32.const 4 i32.add local.set i
     block loop
       local.get j local.get j1 i32.gt_s br_if 1
-      local.get i i32.const 2 i32.shl local.tee o
-      local.get j i32.const 2 i32.shl v128.load ${MINS32_BYTE} v128.store ${CAND_M_BYTE}
-      local.get o local.get sv v128.store ${CAND_S_BYTE}
-      local.get o local.get iv4 v128.store ${CAND_I_BYTE}
-      local.get i local.get kv v128.store ${CAND_K_BYTE}
-      local.get i local.get j i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
-      v128.store ${CAND_J_BYTE}
+      ${pushFour("i", "j")}
       local.get i i32.const 4 i32.add local.set i
       local.get j i32.const 4 i32.add local.set j
       br 0
