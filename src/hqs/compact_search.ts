@@ -14,11 +14,12 @@
  *    hq51k / hq62k start from the fast path's globals with an exact local group search.
  * 2. A few least-squares refits of the globals (all 256 elements, codes fixed), each followed by
  *    an exact local group search, as llama.cpp's K-quants do.
- * The hot loops (the model's points and min-grid errors, the exact group searches) run in
- * WebAssembly SIMD (`compact_wasm.ts`): anchored statistics and candidate errors in f32x4 lanes on
- * the exact f32 lattice, model errors and refit sums in f64x2. The fast path's parameters are always a candidate: the winner is
- * judged on the exact f32 decode (computed in WebAssembly, with the codes kept in its memory), so
- * the search is never worse than the fast path.
+ * All of it runs in WebAssembly SIMD (`compact_wasm.ts`), a batch of super-blocks per call (the
+ * per-block steps in `compact_wasm_block.ts`, the hot loops in `compact_wasm_model.ts` and
+ * `compact_wasm_kernels.ts`): anchored statistics and candidate errors in f32x4 lanes on the exact
+ * f32 lattice, model errors and refit sums in f64x2. This module holds the tuning and copies the
+ * batch in and the results out. The fast path's parameters are always a candidate: the winner is
+ * judged on the exact f32 decode, so the search is never worse than the fast path.
  *
  * @module
  */
