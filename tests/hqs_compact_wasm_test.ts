@@ -20,6 +20,7 @@ import {
   exactWasm,
   fastMins,
   fastSteps,
+  FUSED_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
   loadBlockWasm,
@@ -32,11 +33,14 @@ import {
   STEPS_BYTE,
   wasmF32,
   wasmF64,
+  wasmI32,
   wasmU8,
   XB32_BYTE,
   XB_BYTE,
   XIN_BYTE,
 } from "../src/hqs/compact_wasm.ts";
+import { CPU_COMPACT_SEARCH, createCompactParams } from "../src/hqs/compact_search.ts";
+import { twinCompactSearch } from "./_compact_search_twin.ts";
 import { fillRandom } from "./_rng.ts";
 
 const fr = Math.fround;
@@ -158,12 +162,15 @@ Deno.test("wasm exact error and codes equal the scalar twin's (fused multiply-ad
   const x = fillRandom(new Float32Array(256), 24, "student-t", 1);
   const xb = wasmF64(XB_BYTE, 256), steps = wasmF64(STEPS_BYTE, 16), mins = wasmF64(MINS_BYTE, 16);
   const kk = wasmU8(CUR_K_BYTE, 32), jj = wasmU8(CUR_J_BYTE, 32);
-  for (let trial = 0; trial < 20; trial++) {
+  // Both decodes: rounding to odd, and the relaxed multiply-add where this machine fuses it.
+  const flag = wasmI32(FUSED_BYTE, 1), fusedHere = flag[0];
+  for (let trial = 0; trial < 40; trial++) {
+    flag[0] = trial % 2 === 0 ? 0 : fusedHere;
     xb.set(x.map((v) => v * 8 + 1));
     for (let c = 0; c < 16; c++) {
-      steps[c] = fr(0.05 * c + 0.01 * trial);
+      steps[c] = fr(0.05 * c + 0.01 * (trial >> 1));
       // Tiny minima: q·step + min is rarely exact in f64, so the round-to-odd path runs.
-      mins[c] = fr((c - 8) * 2 ** -(18 + c + trial));
+      mins[c] = fr((c - 8) * 2 ** -(18 + c + (trial >> 1)));
     }
     for (let g = 0; g < 32; g++) {
       kk[g] = (g * 7 + trial) % 16;
@@ -182,7 +189,10 @@ Deno.test("wasm exact error and codes equal the scalar twin's (fused multiply-ad
       }
     }
     assert.ok(Math.abs(got - want) <= 1e-14 * want, `${got} vs ${want}`);
+    flag[0] = 1 - flag[0];
+    if (flag[0] === 0 || fusedHere === 1) assert.equal(exactWasm(CODES_BYTE, 15), got);
   }
+  flag[0] = fusedHere;
 });
 
 Deno.test("wasm block load zeroes non-finite values and keeps the first zero's sign", () => {
@@ -272,5 +282,33 @@ Deno.test("the compact search's WebAssembly module is built on first use, not at
     assert.equal(built, 1);
   } finally {
     WebAssembly.Module = Module;
+  }
+});
+
+Deno.test("the WebAssembly search driver matches its JavaScript twin bit for bit", () => {
+  // Gaussian and Student-t blocks, then blocks with few levels, signed zeros, values beyond the
+  // f16 step grid, huge and non-finite values (each kind fills whole groups).
+  const n = 96 * 256;
+  const x = new Float32Array(n);
+  x.set(fillRandom(new Float32Array(40 * 256), 31, "gaussian", 0.02));
+  x.set(fillRandom(new Float32Array(40 * 256), 32, "student-t", 0.02), 40 * 256);
+  for (let i = 80 * 256; i < 84 * 256; i++) x[i] = (i % 5) * 0.25;
+  for (let i = 84 * 256; i < 88 * 256; i++) x[i] = i % 2 === 0 ? 0 : -0;
+  for (let i = 88 * 256; i < 92 * 256; i++) x[i] = (i % 8) * 1000 - 3000;
+  for (let i = 92 * 256; i < n; i++) x[i] = i % 7 === 0 ? [NaN, Infinity, 3e38][i % 3] : i * 1e-7;
+  for (const spec of [HQ31K_SPEC, HQ41K_SPEC, HQ51K_SPEC, HQ62K_SPEC]) {
+    for (const mode of ["mse", "fast"] as const) {
+      const got = createCompactParams(96), want = createCompactParams(96);
+      CPU_COMPACT_SEARCH.search(spec, x, 0, 96, mode, got);
+      twinCompactSearch(spec, x, 0, 96, mode, want);
+      const what = `${spec.format} ${mode}`;
+      assert.deepEqual(got.codes, want.codes, `${what}: element codes`);
+      assert.deepEqual(got.qScale, want.qScale, `${what}: q_scale codes`);
+      assert.deepEqual(got.qMin, want.qMin, `${what}: q_min codes`);
+      assert.deepEqual([got.dScale, got.dMin, got.minBase], [want.dScale, want.dMin, want.minBase]);
+      for (let b = 0; b < 96; b++) {
+        assert.ok(Object.is(got.sqErr[b], want.sqErr[b]), `${what} ${b}`);
+      }
+    }
   }
 });

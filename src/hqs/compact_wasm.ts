@@ -1,40 +1,62 @@
 /**
- * The hot loops of the compact search (§7.6) in WebAssembly SIMD: the module, assembled at load
- * time (`wasm_asm.ts`) from the listings of `compact_wasm_model.ts` and `compact_wasm_kernels.ts`,
- * its memory layout (`compact_wasm_memory.ts`, re-exported here) and typed entry points. It is
+ * The compact search (§7.6) in WebAssembly SIMD: the module, assembled at load time
+ * (`wasm_asm.ts`) from the listings of `compact_wasm_model.ts`, `compact_wasm_kernels.ts` and
+ * `compact_wasm_block.ts` (the driver that searches a whole batch of super-blocks per call), its
+ * memory layout (`compact_wasm_memory.ts`, re-exported here) and typed entry points. It is
  * deterministic: no NaN reaches it and every operation it uses is exactly rounded (sums may
- * associate differently from a scalar loop, in the last bit).
+ * associate differently from a scalar loop, in the last bit). Of the relaxed SIMD operations it
+ * uses lane selects only with comparison masks (exact), and the multiply-add only where a probe
+ * found it fused on this machine (then it is the exact fmaf; elsewhere the decode rounds to odd).
  *
  * @module
  */
 
 import { assembleModule, type Func } from "./wasm_asm.ts";
-import { IOTA4_BYTE, IOTA_BYTE, XIN_BLOCKS } from "./compact_wasm_memory.ts";
+import { f16Table } from "./f16.ts";
+import { F16 } from "./search_wasm.ts";
+import {
+  COMPACT_PAGES,
+  F16_TABLE_BYTE,
+  FUSED_BYTE,
+  IOTA4_BYTE,
+  IOTA_BYTE,
+} from "./compact_wasm_memory.ts";
 import { ANCHORS, ASSIGN_POINTS, CANDS, MODEL, POINTS } from "./compact_wasm_model.ts";
-import { ASSIGN_WINDOWS, EXACT, FAST_J, FAST_K, LOAD, REFIT } from "./compact_wasm_kernels.ts";
+import {
+  ASSIGN_WINDOWS,
+  EXACT,
+  FAST_J,
+  FAST_K,
+  FMA_PROBE,
+  LOAD,
+  REFIT,
+  TABLES,
+} from "./compact_wasm_kernels.ts";
+import { COMPACT_FUNC_NAMES, SEARCH } from "./compact_wasm_block.ts";
 
 export * from "./compact_wasm_memory.ts";
 
-/** The module's functions in index order: cands must be 0 and anchors 1 (the listings call them). */
-const COMPACT_FUNCS: [string, Func][] = [
-  ["cands", CANDS],
-  ["anchors", ANCHORS],
-  ["model", MODEL],
-  ["points", POINTS],
-  ["assignPoints", ASSIGN_POINTS],
-  ["assignWindows", ASSIGN_WINDOWS],
-  ["exact", EXACT],
-  ["refit", REFIT],
-  ["load", LOAD],
-  ["fastJ", FAST_J],
-  ["fastK", FAST_K],
-];
+const LISTINGS: Record<string, Func> = {
+  cands: CANDS,
+  anchors: ANCHORS,
+  model: MODEL,
+  points: POINTS,
+  assignPoints: ASSIGN_POINTS,
+  assignWindows: ASSIGN_WINDOWS,
+  exact: EXACT,
+  refit: REFIT,
+  load: LOAD,
+  fastJ: FAST_J,
+  fastK: FAST_K,
+  f16: F16,
+  tables: TABLES,
+  search: SEARCH,
+  fmaProbe: FMA_PROBE,
+};
 
 /** The instance's exports: its memory and the functions (the entry points below type them). */
 type CompactExports = { mem: WebAssembly.Memory } & Record<string, (...args: number[]) => number>;
 
-// One memory: the scratch page and the input batch.
-const PAGES = 1 + (XIN_BLOCKS * 1024) / 65536;
 let instance: CompactExports | null = null;
 
 /**
@@ -44,11 +66,17 @@ let instance: CompactExports | null = null;
  */
 function wasm(): CompactExports {
   if (instance === null) {
-    const bytes = assembleModule(COMPACT_FUNCS, PAGES) as BufferSource;
+    const funcs = COMPACT_FUNC_NAMES.map((name) => [name, LISTINGS[name]] as const);
+    const bytes = assembleModule(funcs, COMPACT_PAGES) as BufferSource;
     instance = new WebAssembly.Instance(new WebAssembly.Module(bytes))
       .exports as unknown as CompactExports;
     new Uint8Array(instance.mem.buffer, IOTA_BYTE, 16).set([...Array(16).keys()]);
     new Float32Array(instance.mem.buffer, IOTA4_BYTE, 4).set([0, 1, 2, 3]);
+    new Float32Array(instance.mem.buffer, F16_TABLE_BYTE, 65536).set(f16Table());
+    // The exact decode uses the relaxed multiply-add only where it is the fused one (a machine
+    // without FMA computes it in two roundings); the inputs come from here so nothing folds them.
+    const fused = instance.fmaProbe(1 + 2 ** -12, -(1 + 2 ** -11)) === 2 ** -24;
+    new Int32Array(instance.mem.buffer, FUSED_BYTE, 1)[0] = fused ? 1 : 0;
   }
   return instance;
 }
@@ -268,6 +296,24 @@ export function loadBlockWasm(src: number): void {
 }
 
 /**
+ * Searches the first `n` super-blocks of the input batch at {@link XIN_BYTE} (see the `search`
+ * listing), with the tuning at {@link CFG_BYTE}: the fast path only when `mse` is false. The
+ * results go to {@link OUT_CODES_BYTE}, {@link OUT_K_BYTE}, {@link OUT_J_BYTE},
+ * {@link OUT_BITS_BYTE} and {@link OUT_ERR_BYTE}.
+ *
+ * @example
+ * ```ts
+ * import { CFG_BYTE, OUT_ERR_BYTE, searchBatch, wasmF64 } from "./compact_wasm.ts";
+ * wasmF64(CFG_BYTE, 18).set([15, 15]); // hq41k's qMax, codeMax; the rest only for the mse search
+ * searchBatch(1, false); // whatever the input batch holds, on the fast path
+ * console.log(wasmF64(OUT_ERR_BYTE, 1)[0] >= 0); // true
+ * ```
+ */
+export function searchBatch(n: number, mse: boolean): void {
+  wasm().search(n, mse ? 1 : 0);
+}
+
+/**
  * A Uint8Array view of the module's memory.
  *
  * @example
@@ -278,6 +324,32 @@ export function loadBlockWasm(src: number): void {
  */
 export function wasmU8(byteOffset: number, length: number): Uint8Array {
   return new Uint8Array(wasm().mem.buffer, byteOffset, length);
+}
+
+/**
+ * A Uint16Array view of the module's memory.
+ *
+ * @example
+ * ```ts
+ * import { OUT_BITS_BYTE, wasmU16 } from "./compact_wasm.ts";
+ * console.log(wasmU16(OUT_BITS_BYTE, 3).length); // 3
+ * ```
+ */
+export function wasmU16(byteOffset: number, length: number): Uint16Array {
+  return new Uint16Array(wasm().mem.buffer, byteOffset, length);
+}
+
+/**
+ * An Int32Array view of the module's memory.
+ *
+ * @example
+ * ```ts
+ * import { FUSED_BYTE, wasmI32 } from "./compact_wasm.ts";
+ * console.log(wasmI32(FUSED_BYTE, 1)[0] <= 1); // true
+ * ```
+ */
+export function wasmI32(byteOffset: number, length: number): Int32Array {
+  return new Int32Array(wasm().mem.buffer, byteOffset, length);
 }
 
 /**

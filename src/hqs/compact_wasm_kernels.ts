@@ -13,64 +13,80 @@ import {
   CAND_S_BYTE,
   CUR_J_BYTE,
   CUR_K_BYTE,
+  FUSED_BYTE,
   G_MAX_BYTE,
   G_MIN_BYTE,
   IOTA_BYTE,
+  K_HS_BYTE,
+  K_IV32_BYTE,
+  K_IV_BYTE,
+  K_S32_BYTE,
+  K_SPAN_BYTE,
+  MINS32_BYTE,
   MINS_BYTE,
   REFIT_BYTE,
   STEPS_BYTE,
   XB32_BYTE,
   XB_BYTE,
 } from "./compact_wasm_memory.ts";
-import { GROUP_END, PICK, PUSH_ONE, ROUND, STEP_OF_K } from "./compact_wasm_model.ts";
+import { GROUP_END, PICK, ROUND } from "./compact_wasm_model.ts";
 
 /** f64 → i32 for values already clamped into [0, 255]. */
 const TO_I32 = "i32.trunc_sat_f64_s";
 
-/**
- * Appends candidates (k, j0 … j1) with STEP_OF_K's s / iv to the list, four at a time: the mins
- * demoted to f32 in pairs, the step, inverse and codes splatted. A store may run up to three
- * entries past the row; the next row or the list's padding overwrites them.
- */
-const PUSH_ROW = `local.get s f32.demote_f64 f32x4.splat local.set sv
-  local.get iv f32.demote_f64 f32x4.splat local.set iv4
-  local.get k i8x16.splat local.set kv
-  local.get j0 local.set j
-  block loop
-    local.get j local.get j1 i32.gt_s br_if 1
-    local.get c i32.const 2 i32.shl local.tee o
-    local.get j i32.const 3 i32.shl local.tee i v128.load ${MINS_BYTE} f32x4.demote_f64x2_zero
-    local.get i v128.load ${MINS_BYTE + 16} f32x4.demote_f64x2_zero shuffle.0145
-    v128.store ${CAND_M_BYTE}
-    local.get o local.get sv v128.store ${CAND_S_BYTE}
-    local.get o local.get iv4 v128.store ${CAND_I_BYTE}
-    local.get c local.get kv v128.store ${CAND_K_BYTE}
-    local.get c local.get j i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
-    v128.store ${CAND_J_BYTE}
-    local.get c i32.const 4 i32.add local.set c
-    local.get j i32.const 4 i32.add local.set j
-    br 0
-  end end
-  local.get c local.get j local.get j1 i32.sub i32.const 1 i32.sub i32.sub local.set c`;
+/** Writes candidates (k, j … j + 3) at list entry i (locals named `i`, `j`), splats in sv/iv4/kv. */
+const pushFour = (i: string, j: string) =>
+  `local.get ${i} i32.const 2 i32.shl local.tee o
+  local.get ${j} i32.const 2 i32.shl v128.load ${MINS32_BYTE} v128.store ${CAND_M_BYTE}
+  local.get o local.get sv v128.store ${CAND_S_BYTE}
+  local.get o local.get iv4 v128.store ${CAND_I_BYTE}
+  local.get ${i} local.get kv v128.store ${CAND_K_BYTE}
+  local.get ${i} local.get ${j} i8x16.splat i32.const 0 v128.load ${IOTA_BYTE} i8x16.add
+  v128.store ${CAND_J_BYTE}`;
 
-/** bitselect: `a` where the mask `c` is set, else `b` (lane by lane, as an `if` would). */
-const PICK2 = (a: string, b: string, c: string) => `${a} ${b} local.get ${c} v128.bitselect`;
+/**
+ * Appends candidates (k, j0 … j1) with steps sv and inverses iv4 (f32x4 splats) to the list, four
+ * at a time, the lattice starts from the f32 min table: the first four at once (most rows are
+ * that short), any further ones in a loop. A store may run up to three entries past the row; the
+ * next row or the list's padding overwrites them. Rows are never empty (WINDOWS).
+ */
+const PUSH_ROW = `local.get k i8x16.splat local.set kv
+  ${pushFour("c", "j0")}
+  local.get j1 local.get j0 i32.sub i32.const 4 i32.ge_s
+  if
+    local.get j0 i32.const 4 i32.add local.set j
+    local.get c i32.const 4 i32.add local.set i
+    block loop
+      local.get j local.get j1 i32.gt_s br_if 1
+      ${pushFour("i", "j")}
+      local.get i i32.const 4 i32.add local.set i
+      local.get j i32.const 4 i32.add local.set j
+      br 0
+    end end
+  end
+  local.get c local.get j1 i32.add local.get j0 i32.sub i32.const 1 i32.add local.set c`;
+
+/**
+ * `a` where the f64x2 comparison mask `c` is set, else `b` (lane by lane, as an `if` would; a
+ * comparison's lanes are all ones or all zeros, so the relaxed select is exact).
+ */
+const PICK2 = (a: string, b: string, c: string) =>
+  `${a} ${b} local.get ${c} i64x2.relaxed_laneselect`;
 
 /**
  * The q_min window of q_scale codes k and k + 1 (f64x2 lanes, the scalar rules lane by lane with
- * selects for the branches, so no data-dependent branch is mispredicted): vA0 / vA1 the first and
- * last code, vS the steps, vIv their inverses (0 for a zero step). The window reaches both ends of
- * the group within half a step (centred when too short, two codes when it holds none, at most
- * maxJ codes), clamped to [0, codeMax].
+ * selects for the branches, so no data-dependent branch is mispredicted), from the tables of spans
+ * and half steps: vA0 / vA1 the first and last code, and both in vJ as i32 lanes. The window
+ * reaches both ends of the group within half a step (centred when too short, two codes when it
+ * holds none, at most maxJ codes), clamped to [0, codeMax].
  */
-const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.tee vS
-  local.get vQ f64x2.mul local.set vSpan
-  local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero f64x2.gt
-  v128.bitselect local.set vIv
-  local.get vHi local.get vSpan f64x2.sub local.get vHalf local.get vS f64x2.mul f64x2.sub local.set vA
-  local.get vLo local.get vHalf local.get vS f64x2.mul f64x2.add local.set vZ
+const WINDOWS =
+  `local.get k i32.const 3 i32.shl local.tee i v128.load ${K_SPAN_BYTE} local.set vSpan
+  local.get i v128.load ${K_HS_BYTE} local.set vHs
+  local.get vHi local.get vSpan f64x2.sub local.get vHs f64x2.sub local.set vA
+  local.get vLo local.get vHs f64x2.add local.set vZ
   local.get vA local.get vZ f64x2.gt local.set vC
-  local.get vHalf local.get vLo local.get vHi f64x2.add local.get vSpan f64x2.sub f64x2.mul local.set vT
+  local.get vHalf local.get vLH local.get vSpan f64x2.sub f64x2.mul local.set vT
   ${PICK2("local.get vT", "local.get vA", "vC")} local.set vA
   ${PICK2("local.get vT", "local.get vZ", "vC")} local.set vZ
   local.get vA local.get vMb f64x2.sub local.get vJu f64x2.mul f64x2.ceil local.set vA0
@@ -92,14 +108,20 @@ const WINDOWS = `local.get k i32.const 3 i32.shl v128.load ${STEPS_BYTE} local.t
   local.get vA1 local.get vZero f64x2.lt local.set vT
   ${PICK2("local.get vZero", "local.get vCmf", "vT")} local.set vT
   ${PICK2("local.get vT", "local.get vA0", "vC")} local.set vA0
-  ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1`;
+  ${PICK2("local.get vT", "local.get vA1", "vC")} local.set vA1
+  local.get vA0 local.get vMagic f64x2.add local.get vA1 local.get vMagic f64x2.add shuffle.0246
+  local.set vJ`;
 
-/** Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list. */
+/**
+ * Appends the window row of lane `lane` of WINDOWS (q_scale code k) to the list: vJ holds the
+ * pair's first codes in lanes 0, 1 and last codes in 2, 3 (the low words of whole numbers plus
+ * 2⁵²); the step and inverse come from the f32 tables.
+ */
 function windowRow(lane: number): string {
-  return `local.get vS f64x2.extract_lane ${lane} local.set s
-    local.get vIv f64x2.extract_lane ${lane} local.set iv
-    local.get vA0 f64x2.extract_lane ${lane} ${TO_I32} local.set j0
-    local.get vA1 f64x2.extract_lane ${lane} ${TO_I32} local.set j1
+  return `local.get vJ i32x4.extract_lane ${lane} local.set j0
+    local.get vJ i32x4.extract_lane ${lane + 2} local.set j1
+    local.get k i32.const 2 i32.shl local.tee i v128.load32_splat ${K_S32_BYTE} local.set sv
+    local.get i v128.load32_splat ${K_IV32_BYTE} local.set iv4
     ${PUSH_ROW}`;
 }
 
@@ -115,10 +137,10 @@ export const ASSIGN_WINDOWS: Func = {
   params: `dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32 spanf:f64 maxk:f64 maxj:f64`,
   result: "f64",
   locals: `g:i32 k:i32 khi:i32 j:i32 j0:i32 j1:i32 i:i32 bk:i32 bj:i32 c:i32 o:i32
-    kv:v128 sv:v128 iv4:v128 iv:f64 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
-    khif:f64 s:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
+    kv:v128 sv:v128 iv4:v128 kunit:f64 junit:f64 dm:f64 cmf:f64 lo:f64 hi:f64 r:f64 klo:f64
+    khif:f64 best:f64 total:f64 vS:v128 vSpan:v128 vA:v128 vZ:v128 vC:v128 vT:v128
     vA0:v128 vA1:v128 vIv:v128 vLo:v128 vHi:v128 vMb:v128 vJu:v128 vHalf:v128 v2Mb:v128
-    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128`,
+    vMaxj:v128 vCmf:v128 vOne:v128 vQ:v128 vZero:v128 vHs:v128 vLH:v128 vJ:v128 vMagic:v128`,
   code: `
     local.get cm f64.convert_i32_s local.set cmf
     local.get mb f64x2.splat local.set vMb  f64.const 2 local.get mb f64.mul f64x2.splat local.set v2Mb
@@ -130,11 +152,37 @@ export const ASSIGN_WINDOWS: Func = {
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
     local.tee junit f64x2.splat local.set vJu
     local.get dmin local.get cmf f64.div local.set dm
+    ;; the min lattice as f32, four codes at a time
+    block loop
+      local.get j local.get cm i32.gt_s br_if 1
+      local.get j i32.const 2 i32.shl
+      local.get j i32.const 3 i32.shl local.tee i v128.load ${MINS_BYTE} f32x4.demote_f64x2_zero
+      local.get i v128.load ${MINS_BYTE + 16} f32x4.demote_f64x2_zero shuffle.0145
+      v128.store ${MINS32_BYTE}
+      local.get j i32.const 4 i32.add local.set j
+      br 0
+    end end
+    ;; the tables per q_scale code, two codes at a time
+    block loop
+      local.get k local.get cm i32.gt_s br_if 1
+      local.get k i32.const 3 i32.shl local.tee i v128.load ${STEPS_BYTE} local.set vS
+      local.get i local.get vS local.get vQ f64x2.mul v128.store ${K_SPAN_BYTE}
+      local.get i local.get vHalf local.get vS f64x2.mul v128.store ${K_HS_BYTE}
+      local.get i local.get vOne local.get vS f64x2.div local.get vZero local.get vS local.get vZero
+      f64x2.gt i64x2.relaxed_laneselect local.tee vIv v128.store ${K_IV_BYTE}
+      local.get k i32.const 2 i32.shl local.tee i local.get vS f32x4.demote_f64x2_zero
+      v128.store ${K_S32_BYTE}
+      local.get i local.get vIv f32x4.demote_f64x2_zero v128.store ${K_IV32_BYTE}
+      local.get k i32.const 2 i32.add local.set k
+      br 0
+    end end
+    f64.const ${2 ** 52} f64x2.splat local.set vMagic
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 3 i32.shl local.tee i f64.load ${G_MIN_BYTE} local.set lo
       local.get i f64.load ${G_MAX_BYTE} local.tee hi local.get lo f64.sub local.set r
       local.get lo f64x2.splat local.set vLo  local.get hi f64x2.splat local.set vHi
+      local.get lo local.get hi f64.add f64x2.splat local.set vLH
       local.get r local.get qmax f64.mul local.get qmax f64.const 1 f64.add f64.div
       local.get kunit f64.mul f64.floor local.set klo
       local.get r local.get spanf f64.mul local.get dm f64.add local.get kunit f64.mul f64.ceil
@@ -145,11 +193,15 @@ export const ASSIGN_WINDOWS: Func = {
       local.get khif local.get klo f64.sub local.get maxk f64.ge
       if local.get klo local.get maxk f64.add f64.const 1 f64.sub local.set khif end
       ;; the warm start: the group's current codes, first in the list
-      local.get g i32.load8_u ${CUR_K_BYTE} local.tee k local.set bk
-      local.get g i32.load8_u ${CUR_J_BYTE} local.tee j local.set bj
+      i32.const 0 local.get g i32.load8_u ${CUR_K_BYTE} local.tee bk i32.const 2 i32.shl local.tee i
+      f32.load ${K_S32_BYTE} f32.store ${CAND_S_BYTE}
+      i32.const 0 local.get i f32.load ${K_IV32_BYTE} f32.store ${CAND_I_BYTE}
+      i32.const 0 local.get g i32.load8_u ${CUR_J_BYTE} local.tee bj i32.const 2 i32.shl
+      f32.load ${MINS32_BYTE} f32.store ${CAND_M_BYTE}
+      i32.const 0 local.get bk i32.store8 ${CAND_K_BYTE}
+      i32.const 0 local.get bj i32.store8 ${CAND_J_BYTE}
       f64.const Infinity local.set best
-      i32.const 0 local.set c
-      ${STEP_OF_K} ${PUSH_ONE}
+      i32.const 1 local.set c
       local.get klo ${TO_I32} local.set k  local.get khif ${TO_I32} local.set khi
       block loop
         local.get k local.get khi i32.gt_s br_if 1
@@ -195,18 +247,51 @@ function exactTerm(k: number): string {
     local.get a f64x2.mul local.get acc f64x2.add local.set acc`;
 }
 
+/** Element pair k of the group: its codes to q{k} (f64 lanes), as exactTerm computes them. */
+const codesOf = (k: number) =>
+  `local.get xg v128.load ${
+    16 * k
+  } local.tee x${k} local.get vmin f64x2.sub ${ROUND} local.set q${k}`;
+/** The squared errors of x{k} against the f32 lanes `lanes` (f64 on the stack), added to acc. */
+const addErr = (k: number, lanes: string) =>
+  `local.get x${k} ${lanes} f64x2.promote_low_f32x4 f64x2.sub local.tee a local.get a f64x2.mul
+  local.get acc f64x2.add local.set acc`;
+/**
+ * Element pairs k and k + 1 decoded by one fused multiply-add in f32 lanes (exactly the runtime's
+ * fmaf, no rounding to odd needed), errors added in the same order as exactTerm's.
+ */
+function fusedTerms(k: number): string {
+  return `${codesOf(k)} ${codesOf(k + 1)}
+    local.get q${k} f32x4.demote_f64x2_zero local.get q${k + 1} f32x4.demote_f64x2_zero shuffle.0145
+    local.get vs32 local.get vmin32 f32x4.relaxed_madd local.set r
+    ${addErr(k, "local.get r")} ${addErr(k + 1, "local.get r local.get r shuffle.2301")}`;
+}
+
+/** The group's eight codes (q0 … q3, whole numbers in [0, 63]) as bytes to co. */
+const STORE_CODES = `local.get co
+  local.get q0 f32x4.demote_f64x2_zero local.get q1 f32x4.demote_f64x2_zero shuffle.0145
+  i32x4.trunc_sat_f32x4_s
+  local.get q2 f32x4.demote_f64x2_zero local.get q3 f32x4.demote_f64x2_zero shuffle.0145
+  i32x4.trunc_sat_f32x4_s
+  i16x8.narrow_i32x4_u local.tee a local.get a i8x16.narrow_i16x8_u i64x2.extract_lane 0
+  i64.store 0`;
+
 /**
  * exact(codes, qMax) → the exact squared error (runtime f32 decode, fused multiply-add) of the
  * block's values on the lattices (steps[curK[g]], mins[curJ[g]]); the codes go to byte `codes`.
+ * Where the machine's relaxed multiply-add is fused (FUSED_BYTE) it decodes four values with one;
+ * elsewhere the f64 sum is rounded to odd where inexact. Both are the correctly rounded fmaf.
  */
 export const EXACT: Func = {
   params: "codes:i32 qmax:f64",
   result: "f64",
-  locals: `g:i32 xg:i32 co:i32 st:f64 sl:f64 el:f64 sb:i64
+  locals: `g:i32 xg:i32 co:i32 fused:i32 st:f64 sl:f64 el:f64 sb:i64
     x:v128 vmin:v128 vs:v128 inv:v128 vq:v128 half:v128 zero:v128 q:v128 a:v128 s:v128 bb:v128
-    err:v128 acc:v128`,
+    err:v128 acc:v128 x0:v128 x1:v128 x2:v128 x3:v128 q0:v128 q1:v128 q2:v128 q3:v128 r:v128
+    vs32:v128 vmin32:v128`,
   code: `
     local.get qmax f64x2.splat local.set vq  f64.const 0.5 f64x2.splat local.set half
+    i32.const 0 i32.load ${FUSED_BYTE} local.set fused
     block loop
       local.get g i32.const 32 i32.ge_s br_if 1
       local.get g i32.const 64 i32.mul i32.const ${XB_BYTE} i32.add local.set xg
@@ -217,7 +302,14 @@ export const EXACT: Func = {
       f64x2.splat local.set inv
       local.get g i32.load8_u ${CUR_J_BYTE} i32.const 3 i32.shl f64.load ${MINS_BYTE}
       f64x2.splat local.set vmin
-      ${exactTerm(0)} ${exactTerm(1)} ${exactTerm(2)} ${exactTerm(3)}
+      local.get fused
+      if
+        local.get st f32.demote_f64 f32x4.splat local.set vs32
+        local.get vmin f64x2.extract_lane 0 f32.demote_f64 f32x4.splat local.set vmin32
+        ${fusedTerms(0)} ${fusedTerms(2)} ${STORE_CODES}
+      else
+        ${exactTerm(0)} ${exactTerm(1)} ${exactTerm(2)} ${exactTerm(3)}
+      end
       local.get g i32.const 1 i32.add local.set g
       br 0
     end end
@@ -350,6 +442,37 @@ function forEachCode(body: string): string {
     end end`;
 }
 
+/** mins[c] as latticeTables computes it (f32 operations): minBase + dMin·c / codeMax. */
+const MIN_AT = `local.get mb f32.demote_f64
+  local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+  local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32`;
+/** steps[c] as latticeTables computes it (f32 operations): dScale·c / codeMax / qMax. */
+const STEP_AT = `local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
+  local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div f64.promote_f32`;
+
+/**
+ * tables(dScale, dMin, minBase, qMax, codeMax): both lattice tables, as latticeTables fills them.
+ */
+export const TABLES: Func = {
+  params: "dscale:f64 dmin:f64 mb:f64 qmax:f64 cm:i32",
+  result: "",
+  locals: "c:i32 o:i32",
+  code: forEachCode(`local.tee o ${STEP_AT} f64.store ${STEPS_BYTE}
+    local.get o ${MIN_AT} f64.store ${MINS_BYTE}`),
+};
+
+/**
+ * fmaProbe(a, c) → lane 0 of f32x4.relaxed_madd(a, a, c): with a = 1 + 2⁻¹², c = −(1 + 2⁻¹¹)
+ * it is 2⁻²⁴ when the multiply-add is fused and 0 when it rounds the product first.
+ */
+export const FMA_PROBE: Func = {
+  params: "a:f64 c:f64",
+  result: "f64",
+  locals: "",
+  code: `local.get a f32.demote_f64 f32x4.splat local.get a f32.demote_f64 f32x4.splat
+    local.get c f32.demote_f64 f32x4.splat f32x4.relaxed_madd f32x4.extract_lane 0 f64.promote_f32`,
+};
+
 /** Local t clamped to [0, cmf], as an i32 code on the stack. */
 const T_TO_CODE = `local.get t local.get cmf f64.gt if local.get cmf local.set t end
   local.get t f64.const 0 f64.lt if f64.const 0 local.set t end
@@ -366,11 +489,7 @@ export const FAST_J: Func = {
   locals: "c:i32 g:i32 j:i32 junit:f64 gm:f64 t:f64 need:f64 cmf:f64",
   code: `
     local.get cm f64.convert_i32_s local.set cmf
-    ${
-    forEachCode(`local.get mb f32.demote_f64
-      local.get dmin f32.demote_f64 local.get c f32.convert_i32_s f32.mul
-      local.get cm f32.convert_i32_s f32.div f32.add f64.promote_f32 f64.store ${MINS_BYTE}`)
-  }
+    ${forEachCode(`${MIN_AT} f64.store ${MINS_BYTE}`)}
     local.get cmf local.get dmin f64.div f64.const 0 local.get dmin f64.const 0 f64.gt select
     local.set junit
     block loop
@@ -412,11 +531,7 @@ export const FAST_K: Func = {
   locals: "c:i32 g:i32 k:i32 kunit:f64 r:f64 t:f64 cmf:f64",
   code: `
     local.get cm f64.convert_i32_s local.set cmf
-    ${
-    forEachCode(`local.get dscale f32.demote_f64 local.get c f32.convert_i32_s f32.mul
-      local.get cm f32.convert_i32_s f32.div local.get qmax f32.demote_f64 f32.div
-      f64.promote_f32 f64.store ${STEPS_BYTE}`)
-  }
+    ${forEachCode(`${STEP_AT} f64.store ${STEPS_BYTE}`)}
     local.get cmf local.get dscale f64.div f64.const 0 local.get dscale f64.const 0 f64.gt select
     local.set kunit
     block loop

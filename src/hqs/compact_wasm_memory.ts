@@ -64,7 +64,56 @@ export const CAND_J_BYTE: number = CAND_K_BYTE + CAND_CAP;
 export const IOTA_BYTE: number = CAND_J_BYTE + CAND_CAP;
 /** Byte offset of the f32 values 0, 1, 2, 3 (written when the module is instantiated). */
 export const IOTA4_BYTE: number = IOTA_BYTE + 16;
+/**
+ * Byte offset of the min lattice as f32 (256 entries and 4 of padding, 16-byte aligned), which
+ * the window search fills from the f64 one for its candidates' lattice starts.
+ */
+export const MINS32_BYTE: number = (IOTA4_BYTE + 16 + 15) & ~15;
+/**
+ * Byte offset of the search's saved group codes, 32 × u8 each: the fast path's q_scale and q_min
+ * codes, then the best candidate's.
+ */
+export const SAVED_BYTE: number = MINS32_BYTE + 260 * 4;
+/**
+ * Byte offset of the search's tuning (f64 each): qMax, codeMax, model (0 / 1), refits, span, most
+ * q_scale codes, most q_min codes, model α, model window, model shift, slack (in min-grid
+ * steps²), the number of d_min scalings and three of them, the number of phases and two of them.
+ */
+export const CFG_BYTE: number = SAVED_BYTE + 4 * 32;
+/**
+ * Byte offsets of the window search's tables per q_scale code k (filled per call from the steps):
+ * the span qMax·step, half a step and the inverse step (0 for a zero step) as f64, each for 256
+ * codes and a pair's reach past the last…
+ */
+export const K_SPAN_BYTE: number = CFG_BYTE + 18 * 8;
+/** … half a step (f64) … */
+export const K_HS_BYTE: number = K_SPAN_BYTE + 258 * 8;
+/** … the inverse step (f64) … */
+export const K_IV_BYTE: number = K_HS_BYTE + 258 * 8;
+/** … and the step and its inverse as f32, as the candidates store them. */
+export const K_S32_BYTE: number = K_IV_BYTE + 258 * 8;
+/** The f32 inverse steps (see {@link K_S32_BYTE}). */
+export const K_IV32_BYTE: number = K_S32_BYTE + 260 * 4;
+/**
+ * Byte offset of an i32 flag: 1 when the module's f32x4.relaxed_madd is a fused multiply-add on
+ * this machine (set on instantiation from a probe), so that the exact decode can use it.
+ */
+export const FUSED_BYTE: number = K_IV32_BYTE + 260 * 4;
 /** Byte offset of a batch of input values (f32), from the second 64 KiB page on. */
 export const XIN_BYTE: number = 65536;
-/** Super-blocks the input batch at {@link XIN_BYTE} holds. */
+/** Super-blocks the input batch at {@link XIN_BYTE} holds, and the batch of results. */
 export const XIN_BLOCKS: number = 1024;
+/** Byte offset of the f16 decode table (65 536 × f32), after the input batch. */
+export const F16_TABLE_BYTE: number = XIN_BYTE + XIN_BLOCKS * 1024;
+/** Byte offset of the batch's element codes (256 × u8 per super-block). */
+export const OUT_CODES_BYTE: number = F16_TABLE_BYTE + 65536 * 4;
+/** Byte offset of the batch's q_scale codes (32 × u8 per super-block). */
+export const OUT_K_BYTE: number = OUT_CODES_BYTE + XIN_BLOCKS * 256;
+/** Byte offset of the batch's q_min codes (32 × u8 per super-block). */
+export const OUT_J_BYTE: number = OUT_K_BYTE + XIN_BLOCKS * 32;
+/** Byte offset of the batch's f16 globals (d_scale, d_min, min_base: u16 each per super-block). */
+export const OUT_BITS_BYTE: number = OUT_J_BYTE + XIN_BLOCKS * 32;
+/** Byte offset of the batch's squared errors (f64 per super-block). */
+export const OUT_ERR_BYTE: number = OUT_BITS_BYTE + XIN_BLOCKS * 6;
+/** 64 KiB pages of the module's memory. */
+export const COMPACT_PAGES: number = Math.ceil((OUT_ERR_BYTE + XIN_BLOCKS * 8) / 65536);

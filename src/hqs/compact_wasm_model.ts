@@ -50,21 +50,21 @@ function candTerm(k: number): string {
     local.get s f32x4.mul local.set q
     local.get u local.get q f32x4.sub local.tee u local.get u f32x4.mul`;
 }
+/** The least of v's four f32 lanes in every lane (pmin tree; no NaN reaches it), via local t. */
+const LEAST4 = (v: string) =>
+  `local.get ${v} local.get ${v} local.get ${v} shuffle.2301 f32x4.pmin local.tee t
+  local.get t local.get t shuffle.1032 f32x4.pmin`;
 /**
- * Lane `lane` of the four running bests against the overall one (be, bi): a smaller error wins,
- * an equal one only with a smaller index (the first best of the list, as a scan in order finds).
+ * The four running bests against the overall one: the least error of the lanes, and of the lanes
+ * that hold it the least index (the first best of the list, as a scan in order finds), without a
+ * branch. It wins only strictly below `best` (else −1; best is left as it was).
  */
-function lanePick(lane: number): string {
-  return `local.get bv f32x4.extract_lane ${lane} f64.promote_f32 local.set e
-    local.get bix f32x4.extract_lane ${lane} f64.promote_f32 i32.trunc_sat_f64_s local.set c
-    local.get e local.get best f64.lt
-    if local.get e local.set best local.get c local.set bi
-    else
-      local.get e local.get best f64.eq local.get bi i32.const 0 i32.ge_s i32.and
-      local.get c local.get bi i32.lt_s i32.and
-      if local.get c local.set bi end
-    end`;
-}
+const LANE_PICK = `${LEAST4("bv")} local.tee acc local.get bv f32x4.eq local.set u
+  local.get bix local.get big local.get u i32x4.relaxed_laneselect local.set q
+  ${LEAST4("q")} f32x4.extract_lane 0 f64.promote_f32 i32.trunc_sat_f64_s local.set c
+  local.get acc f32x4.extract_lane 0 f64.promote_f32 local.tee e local.get best f64.lt local.set i
+  local.get c i32.const -1 local.get i select local.set bi
+  local.get e local.get best local.get i select local.set best`;
 /**
  * cands(xg, qMax, n, best) → the index of the first of the group's n listed candidates with the
  * smallest error strictly below `best`, or −1; that error goes to memory[0]. Candidate i is the
@@ -84,7 +84,8 @@ export const CANDS: Func = {
   params: "xg:i32 qmax:f64 n:i32 best:f64",
   result: "i32",
   locals: `x0:v128 x1:v128 x2:v128 x3:v128 x4:v128 x5:v128 x6:v128 x7:v128 vq:v128 half:v128
-    zero:v128 m:v128 s:v128 inv:v128 u:v128 q:v128 acc:v128 bv:v128 bix:v128 ix:v128 four:v128 e:f64 i:i32 bi:i32 c:i32`,
+    zero:v128 m:v128 s:v128 inv:v128 u:v128 q:v128 acc:v128 bv:v128 bix:v128 ix:v128 four:v128
+    big:v128 t:v128 e:f64 i:i32 bi:i32 c:i32`,
   code: `
     ${
     [0, 1, 2, 3, 4, 5, 6, 7].map((k) => `local.get xg v128.load32_splat ${4 * k} local.set x${k}`)
@@ -97,7 +98,6 @@ export const CANDS: Func = {
     v128.store ${CAND_M_BYTE}
     local.get c i32.const 0 v128.load32_splat ${CAND_S_BYTE} v128.store ${CAND_S_BYTE}
     local.get c i32.const 0 v128.load32_splat ${CAND_I_BYTE} v128.store ${CAND_I_BYTE}
-    i32.const -1 local.set bi
     local.get best f32.demote_f64 f32x4.splat local.set bv
     i32.const 0 v128.load ${IOTA4_BYTE} local.set ix
     f64.const 4 f32.demote_f64 f32x4.splat local.set four
@@ -110,13 +110,14 @@ export const CANDS: Func = {
       ${candTerm(2)} ${candTerm(6)} f32x4.add f32x4.add
       ${candTerm(3)} ${candTerm(7)} f32x4.add f32x4.add
       local.tee acc local.get bv f32x4.lt local.set u
-      local.get acc local.get bv local.get u v128.bitselect local.set bv
-      local.get ix local.get bix local.get u v128.bitselect local.set bix
+      local.get acc local.get bv local.get u i32x4.relaxed_laneselect local.set bv
+      local.get ix local.get bix local.get u i32x4.relaxed_laneselect local.set bix
       local.get ix local.get four f32x4.add local.set ix
       local.get i i32.const 4 i32.add local.set i
       br 0
     end end
-    ${lanePick(0)} ${lanePick(1)} ${lanePick(2)} ${lanePick(3)}
+    f64.const 1e9 f32.demote_f64 f32x4.splat local.set big
+    ${LANE_PICK}
     i32.const 0 local.get best f64.store 0
     local.get bi`,
 };

@@ -54,7 +54,7 @@ const EIGHT = Array.from({ length: HQS_GROUP }, (_, k) => k);
  * magnitude from 65 520 on, and NaN, give 0x7c00 with x's sign. A magic addition rounds |x| to
  * a multiple of its f16 spacing (2^(e − 10), at least 2⁻²⁴) exactly, then the bits are read off.
  */
-const F16: Func = {
+export const F16: Func = {
   params: "x:f64",
   result: "i32",
   locals: "b:i64 e:i32 r:f64 m:f64 s:i32",

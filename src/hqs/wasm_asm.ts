@@ -172,6 +172,17 @@ const OPS: Record<string, [number[], string]> = {
   "i64x2.add": [[0xfd, 0xce, 0x01], ""],
   "i64x2.mul": [[0xfd, 0xd5, 0x01], ""],
   "i64x2.extmul_low_i32x4_u": [[0xfd, 0xde, 0x01], ""],
+  // relaxed SIMD: deterministic (as v128.bitselect) for masks whose lanes are all ones or all
+  // zeros, such as comparison results; one blend instruction instead of three logic ones
+  "i32x4.relaxed_laneselect": [[0xfd, 0x8b, 0x02], ""],
+  "i64x2.relaxed_laneselect": [[0xfd, 0x8c, 0x02], ""],
+  "shuffle.0000": [[0xfd, 0x0d, ...lanes32([0, 0, 0, 0])], ""],
+  "shuffle.1111": [[0xfd, 0x0d, ...lanes32([1, 1, 1, 1])], ""],
+  "shuffle.2222": [[0xfd, 0x0d, ...lanes32([2, 2, 2, 2])], ""],
+  "shuffle.3333": [[0xfd, 0x0d, ...lanes32([3, 3, 3, 3])], ""],
+  "i32.store16": [[0x3b, 1], "u"],
+  // relaxed SIMD: fused or not as the machine has it; used only once a probe showed it fused
+  "f32x4.relaxed_madd": [[0xfd, 0x85, 0x02], ""],
 };
 const TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
