@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { assembleModule, type Func } from "../hqs/wasm_asm.ts";
+import { assembleModule, type Func } from "../wasm_asm.ts";
 
 /** Values converted per call: the piece copied into the module's memory (128 KiB, cache-sized). */
 const PIECE = 1 << 16;

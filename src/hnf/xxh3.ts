@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { assembleModule, type Func } from "../hqs/wasm_asm.ts";
+import { assembleModule, type Func } from "../wasm_asm.ts";
 
 /** The default 192-byte secret (kSecret). */
 const SECRET = [

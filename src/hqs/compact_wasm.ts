@@ -11,7 +11,7 @@
  * @module
  */
 
-import { assembleModule, type Func } from "./wasm_asm.ts";
+import { assembleModule, type Func } from "../wasm_asm.ts";
 import { f16Table } from "./f16.ts";
 import { F16 } from "./search_wasm.ts";
 import {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Func } from "./wasm_asm.ts";
+import type { Func } from "../wasm_asm.ts";
 import {
   CFG_BYTE,
   CODES_BYTE,

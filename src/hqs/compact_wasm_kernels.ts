@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Func } from "./wasm_asm.ts";
+import type { Func } from "../wasm_asm.ts";
 import {
   CAND_I_BYTE,
   CAND_J_BYTE,

@@ -15,7 +15,7 @@
  */
 import { f16Table } from "./f16.ts";
 import { HQS_GROUP } from "./kernel.ts";
-import { assembleModule, type Func } from "./wasm_asm.ts";
+import { assembleModule, type Func } from "../wasm_asm.ts";
 
 /** Groups per {@link SearchKernel.search} call. */
 export const SEARCH_CHUNK = 2048;

@@ -1,8 +1,9 @@
 /**
- * A small WebAssembly assembler for the HQS kernels: WAT-like listings (stack instructions, one
- * token each, named locals, `;;` comments) to a module's bytes, at load time, so there is no
- * binary to trust and nothing to build. Only the instructions the kernels use are known; an
- * unknown one is an error when the module is assembled.
+ * A small WebAssembly assembler for the kernels (the HQS searches, the FP16 conversion, XXH3):
+ * WAT-like listings (stack instructions, one token each, named locals, `;;` comments) to a
+ * module's bytes, at load time, so there is no binary to trust and nothing to build. Only the
+ * instructions the kernels use are known; an unknown one is an error when the module is
+ * assembled.
  *
  * @module
  */
