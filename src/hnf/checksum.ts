@@ -23,13 +23,13 @@ export interface Xxh3 {
  * @example
  * ```ts
  * import { createXxh3 } from "./checksum.ts";
- * const h = await createXxh3();
+ * const h = createXxh3();
  * h.update(new TextEncoder().encode("text"));
  * console.log(h.digest().toString(16)); // "4769fd1c60e8a611"
  * ```
  */
-export function createXxh3(): Promise<Xxh3> {
-  return Promise.resolve(new Xxh3Hasher());
+export function createXxh3(): Xxh3 {
+  return new Xxh3Hasher();
 }
 
 /**
@@ -79,16 +79,16 @@ export function crc32(bytes: Uint8Array): number {
  * @example
  * ```ts
  * import { headerCrc } from "./checksum.ts";
- * console.log(typeof await headerCrc(new Uint8Array(576))); // "number"
+ * console.log(typeof headerCrc(new Uint8Array(576))); // "number"
  * ```
  */
-export function headerCrc(headerAndTable: Uint8Array): Promise<number> {
+export function headerCrc(headerAndTable: Uint8Array): number {
   const buf = headerAndTable.slice(0, HNF_DATA_START);
   buf.fill(0, 0x0c, 0x10);
   // 0x3C, reserved in the reference (always 0 there), holds our manifest checksum, which is
   // written at finalisation like the fields above: zeroed too, so reference files still match.
   buf.fill(0, 0x20, 0x40);
-  return Promise.resolve(crc32(buf));
+  return crc32(buf);
 }
 
 /**

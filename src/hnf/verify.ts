@@ -170,7 +170,7 @@ export async function verifyHnf(
   },
 ): Promise<boolean> {
   const { head, header, blocks, tensors } = f;
-  const crc = await headerCrc(head);
+  const crc = headerCrc(head);
   if (crc !== header.checksum) {
     throw bad(
       path,
@@ -200,7 +200,7 @@ export async function verifyHnf(
   }
   for (const [i, b] of blocks.entries()) {
     if (b.size === 0) continue;
-    const h = await createXxh3();
+    const h = createXxh3();
     const chunk = 8 << 20;
     for (let off = 0; off < b.size; off += chunk) {
       h.update(await read(b.offset + off, Math.min(chunk, b.size - off)));

@@ -226,7 +226,7 @@ export class HnfWriter {
     this.#block = id;
     this.#blockStart = this.#pos;
     this.#dense = options.dense ?? false;
-    this.#hash = await createXxh3();
+    this.#hash = createXxh3();
   }
 
   /** Ends the current block and records its table entry. */
@@ -331,7 +331,7 @@ export class HnfWriter {
       manifestOffset,
       manifestSize: bytes.length,
       fileSize,
-      checksum: await headerCrc(pre),
+      checksum: headerCrc(pre),
     };
     // The manifest checksum covers the header up to the CRC, so it is computed from that.
     const check = manifestCheck(encodeHeaderAndTable(header, blocks), bytes);
