@@ -55,7 +55,7 @@ Deno.test("a conversion's tokenizer block is the same whether built in a worker 
   >[0];
   assert.ok(ISOLATED_TOKENIZER_BYTES > 1 << 20); // the tiny tokenizer is built here by default
   const here = await buildTokenizerBlock(plan);
-  const there = await buildTokenizerBlock(plan, 0);
+  const there = await buildTokenizerBlock(plan, { isolateAbove: 0 });
   assert.ok(here && there);
   assert.deepEqual(there.blob, here.blob);
   assert.deepEqual(there.manifest, here.manifest);
@@ -67,10 +67,10 @@ Deno.test("an aborted signal stops the tokenizer worker and rejects with ABORTED
   const sources = [{ dir: await tinyDir(), domain: "text" as const }];
   const early = new AbortController();
   early.abort();
-  const pre = await buildHtfIsolated(sources, {}, early.signal).then(() => null, (e) => e);
+  const pre = await buildHtfIsolated(sources, { signal: early.signal }).then(() => null, (e) => e);
   assert.ok(pre instanceof HeliosError && pre.code === "ABORTED");
   const late = new AbortController();
-  const pending = buildHtfIsolated(sources, {}, late.signal);
+  const pending = buildHtfIsolated(sources, { signal: late.signal });
   late.abort();
   const err = await pending.then(() => null, (e) => e);
   assert.ok(err instanceof HeliosError && err.code === "ABORTED", String(err));

@@ -54,7 +54,7 @@ export async function buildExtras(
   let tokenizer: Record<string, unknown> | null = null;
   let tokenizerTokens: RuntimeTokenizer | null = null;
   if (options.tokenizer ?? true) {
-    const tok = await buildTokenizerBlock(plan, undefined, options.signal);
+    const tok = await buildTokenizerBlock(plan, { signal: options.signal });
     if (tok) {
       blocks.set(BlockId.TOKENIZER, tok.blob);
       tokenizer = tok.summary;

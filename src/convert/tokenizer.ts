@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { buildHtf, buildHtfIsolated, type TokenizerSource } from "../htf/mod.ts";
+import { buildHtfIsolated, type TokenizerSource } from "../htf/mod.ts";
 import { RUNTIME_TOKENS, type RuntimeTokenizer } from "../runtime/report.ts";
 import type { ConversionPlan } from "./plan.ts";
 
@@ -22,34 +22,12 @@ export interface TokenizerBlock {
 }
 
 /**
- * Tokenizer files of more bytes than this, in all, are parsed in a worker of their own
+ * Vocabulary files of more bytes than this, in all, are parsed in a worker of their own
  * (`buildHtfIsolated`): Gemma's 33 MB tokenizer.json costs ≈ 400 MiB of heap, which would
  * otherwise stay with the process while its tensors convert. Smaller ones (a few MB, tens of
  * MiB of heap) are parsed here, without a worker's start-up.
  */
 export const ISOLATED_TOKENIZER_BYTES = 8 << 20;
-
-/** Files a tokenizer folder may parse (htf/_model.ts, _prepare.ts). */
-const TOKENIZER_FILES = [
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "vocab.json",
-  "merges.txt",
-  "tokenizer.model",
-  "spiece.model",
-  "sentencepiece.bpe.model",
-];
-
-/** Bytes of the tokenizer files in the sources' folders (missing files count 0). */
-async function tokenizerBytes(sources: TokenizerSource[]): Promise<number> {
-  let total = 0;
-  for (const s of sources) {
-    for (const name of TOKENIZER_FILES) {
-      total += await Deno.stat(`${s.dir}/${name}`).then((st) => st.isFile ? st.size : 0, () => 0);
-    }
-  }
-  return total;
-}
 
 /** Which HTF domain each CLI slot's tokenizer fills (reference §10.1); vision has none. */
 const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>> = {
@@ -60,9 +38,9 @@ const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>>
 };
 
 /**
- * Returns the tokenizer block of a plan, or null when no tower has tokenizer files. Tokenizer
- * files over `isolateAbove` bytes in all are parsed in a worker of their own, which `signal`
- * stops.
+ * Returns the tokenizer block of a plan, or null when no tower has tokenizer files. Vocabulary
+ * files over `isolateAbove` bytes in all (default {@link ISOLATED_TOKENIZER_BYTES}) are parsed in
+ * a worker of their own, which `signal` stops.
  *
  * @example
  * ```ts ignore
@@ -72,8 +50,7 @@ const DOMAIN_OF: Readonly<Record<string, TokenizerSource["domain"] | undefined>>
  */
 export async function buildTokenizerBlock(
   plan: ConversionPlan,
-  isolateAbove = ISOLATED_TOKENIZER_BYTES,
-  signal?: AbortSignal,
+  options: { isolateAbove?: number; signal?: AbortSignal } = {},
 ): Promise<TokenizerBlock | null> {
   const sources: TokenizerSource[] = [];
   for (const t of plan.towers) {
@@ -81,10 +58,11 @@ export async function buildTokenizerBlock(
     if (domain) sources.push({ dir: t.spec.dir, domain });
   }
   if (sources.length === 0) return null;
-  const options = { probeTokens: RUNTIME_TOKENS };
-  const htf = await tokenizerBytes(sources) > isolateAbove
-    ? await buildHtfIsolated(sources, options, signal)
-    : await buildHtf(sources, options);
+  const htf = await buildHtfIsolated(sources, {
+    probeTokens: RUNTIME_TOKENS,
+    above: options.isolateAbove ?? ISOLATED_TOKENIZER_BYTES,
+    signal: options.signal,
+  });
   if (!htf) return null;
   const summary = htf.summary as unknown as Record<string, unknown>;
   return {

@@ -67,7 +67,18 @@ export interface ModelPart {
   sp?: SentencePieceModel;
 }
 
+const TOKENIZER_JSON = "tokenizer.json";
+const VOCAB_JSON = "vocab.json";
+const MERGES_TXT = "merges.txt";
 const SP_MODEL_FILES = ["tokenizer.model", "spiece.model", "sentencepiece.bpe.model"];
+
+/** Every file {@link loadModelPart} may parse, the vocabulary's (by far the largest of a folder). */
+export const MODEL_FILES: readonly string[] = [
+  TOKENIZER_JSON,
+  VOCAB_JSON,
+  MERGES_TXT,
+  ...SP_MODEL_FILES,
+];
 
 /** Loads the model part of `dir`, or returns undefined when the folder has no vocabulary. */
 export async function loadModelPart(
@@ -75,7 +86,7 @@ export async function loadModelPart(
   tokenizerConfig: JsonObject | undefined,
   warnings: string[],
 ): Promise<ModelPart | undefined> {
-  const tjPath = joinPath(dir, "tokenizer.json");
+  const tjPath = joinPath(dir, TOKENIZER_JSON);
   const tj = await readJsonObjectIf(tjPath);
   if (tj !== undefined) {
     const part = fromTokenizerJson(tj, tjPath, warnings);
@@ -361,11 +372,11 @@ async function fromVocabMerges(
   tokenizerConfig: JsonObject | undefined,
   warnings: string[],
 ): Promise<ModelPart | undefined> {
-  const vPath = joinPath(dir, "vocab.json");
+  const vPath = joinPath(dir, VOCAB_JSON);
   const raw = await readJsonObjectIf(vPath);
   if (raw === undefined) return undefined;
-  const vocab = parseVocabObject(raw, vPath, "vocab.json");
-  const mPath = joinPath(dir, "merges.txt");
+  const vocab = parseVocabObject(raw, vPath, VOCAB_JSON);
+  const mPath = joinPath(dir, MERGES_TXT);
   const text = await readTextIf(mPath);
   let merges: Uint32Array = new Uint32Array(0);
   if (text !== undefined) {

@@ -7,6 +7,10 @@
  * @module
  */
 import { type ErrorCode, HeliosError } from "../errors.ts";
+import { startWorkers } from "../workers.ts";
+import { joinPath } from "./_files.ts";
+import { MODEL_FILES } from "./_model.ts";
+import { buildHtf } from "./mod.ts";
 import type { HtfBuildOptions, HtfBuildResult, TokenizerSource } from "./types.ts";
 
 /** What the worker is asked. */
@@ -22,39 +26,63 @@ export type HtfWorkerReply =
   | { result: HtfBuildResult | null }
   | { error: { code: ErrorCode; message: string } };
 
+/** Options of {@link buildHtfIsolated}. */
+export interface HtfIsolatedOptions extends HtfBuildOptions {
+  /**
+   * Build on the calling thread instead, without a worker's start-up, when the sources'
+   * vocabulary files hold at most this many bytes (default 0: always in a worker).
+   */
+  above?: number;
+  /** Stops the worker; the call rejects with `ABORTED`. */
+  signal?: AbortSignal;
+}
+
 /**
  * Builds the HTF blob as `buildHtf` does, in a worker of its own, with the same result and the
- * same errors; `signal` stops the worker and rejects with `ABORTED`.
+ * same errors.
  *
  * @example
  * ```ts ignore
  * import { buildHtfIsolated } from "./isolated.ts";
- * const htf = await buildHtfIsolated([{ dir: "models/gemma", domain: "text" }]);
+ * const htf = await buildHtfIsolated([{ dir: "models/gemma", domain: "text" }], { above: 8 << 20 });
  * console.log(htf?.summary.vocabSize);
  * ```
  */
 export async function buildHtfIsolated(
   sources: TokenizerSource[],
-  options: HtfBuildOptions = {},
-  signal?: AbortSignal,
+  options: HtfIsolatedOptions = {},
 ): Promise<HtfBuildResult | null> {
+  const { above = 0, signal, ...build } = options;
+  if (above > 0 && await vocabularyBytes(sources) <= above) return buildHtf(sources, build);
   const cancelled = () => new HeliosError("ABORTED", "Tokenizer build cancelled");
   if (signal?.aborted) throw cancelled();
-  const worker = new Worker(new URL("./build_worker.ts", import.meta.url).href, { type: "module" });
+  let worker: Worker | undefined;
   let onAbort = () => {};
   const reply = await new Promise<HtfWorkerReply>((resolve, reject) => {
     onAbort = () => reject(cancelled());
     signal?.addEventListener("abort", onAbort, { once: true });
-    worker.onmessage = (e: MessageEvent<HtfWorkerReply>) => resolve(e.data);
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault(); // else the error ends the whole process
-      reject(new HeliosError("INTERNAL", `Internal error: tokenizer worker: ${e.message}`));
-    };
-    worker.postMessage({ sources, options } satisfies HtfWorkerRequest);
+    [worker] = startWorkers(WORKER_URL, 1, "tokenizer worker", resolve, reject);
+    worker.postMessage({ sources, options: build } satisfies HtfWorkerRequest);
   }).finally(() => {
     signal?.removeEventListener("abort", onAbort);
-    worker.terminate();
+    worker?.terminate();
   });
   if ("error" in reply) throw new HeliosError(reply.error.code, reply.error.message);
   return reply.result;
+}
+
+const WORKER_URL = new URL("./build_worker.ts", import.meta.url);
+
+/** Bytes of the vocabulary files in the sources' folders (a missing file counts 0). */
+async function vocabularyBytes(sources: TokenizerSource[]): Promise<number> {
+  let total = 0;
+  for (const s of sources) {
+    for (const name of MODEL_FILES) {
+      total += await Deno.stat(joinPath(s.dir, name)).then(
+        (st) => st.isFile ? st.size : 0,
+        () => 0,
+      );
+    }
+  }
+  return total;
 }
