@@ -27,8 +27,7 @@ const CONSTS: Record<string, number> = {
   cBf16Clamp: 0x4780, // 65 536: |bf16| capped here becomes 0x7c00, then 0x7bff
   cBf16Norm: 0x3880, // |bf16| < this (2⁻¹⁴): a subnormal FP16 (or zero)
   cBias: ((127 - 15) << 10) & 0xffff, // exponent rebias of |bf16| << 3, modulo 2¹⁶
-  cF16Max: 0x7bff,
-  cF16Nan: 0x7bff, // |f16| > this: NaN/±Inf
+  cF16Max: 0x7bff, // the largest finite FP16 (65 504); |f16| above it: NaN/±Inf
 };
 
 /**
@@ -136,7 +135,7 @@ const BF16_STEP = `
 
 /** Eight F16 values: the bits as they are, NaN/Inf → 0 (counted in `cl` too, as BF16's). */
 const F16_STEP = `
-  local.get h local.get cAbs v128.and local.get cF16Nan i16x8.gt_s local.set mn
+  local.get h local.get cAbs v128.and local.get cF16Max i16x8.gt_s local.set mn
   local.get nan local.get mn i16x8.sub local.set nan
   local.get cl local.get mn i16x8.sub local.set cl
   local.get h local.get mn v128.andnot`;
