@@ -86,19 +86,15 @@ const model = tokenizer ? `${weights}+${tokenizer.replace(/\/+$/, "").split("/")
 if (tokenizer) {
   await Deno.remove(model, { recursive: true }).catch(() => {});
   await Deno.mkdir(model);
-  const tokenizerFiles = new Set<string>();
+  const isTokenizerFile = (name: string) =>
+    /^(tokenizer.*|vocab\.json|merges\.txt|special_tokens_map\.json)$/.test(name);
   for (const e of Deno.readDirSync(tokenizer)) {
-    if (
-      e.isFile && /^(tokenizer.*|vocab\.json|merges\.txt|special_tokens_map\.json)$/.test(e.name)
-    ) {
-      tokenizerFiles.add(e.name);
+    if (e.isFile && isTokenizerFile(e.name)) {
       await Deno.symlink(Deno.realPathSync(`${tokenizer}/${e.name}`), `${model}/${e.name}`);
     }
   }
   for (const e of Deno.readDirSync(weights)) {
-    if (!tokenizerFiles.has(e.name) && !/^(tokenizer.*|vocab\.json|merges\.txt)$/.test(e.name)) {
-      await Deno.symlink(`${weights}/${e.name}`, `${model}/${e.name}`);
-    }
+    if (!isTokenizerFile(e.name)) await Deno.symlink(`${weights}/${e.name}`, `${model}/${e.name}`);
   }
 }
 
